@@ -1,0 +1,3 @@
+from taskshell.cli import main
+
+raise SystemExit(main())

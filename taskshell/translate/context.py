@@ -1,0 +1,44 @@
+"""What the translator needs to know about the session, and what it hands back.
+
+The translator is pure: it reads `TranslateContext`, returns a `Translation` made of SQLite SQL
+steps, and never touches a connection. The interpreter runs the steps in order inside one
+transaction (a savepoint when the user has a transaction open).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+
+@dataclass(frozen=True)
+class TranslateContext:
+    now: datetime = field(default_factory=lambda: datetime.now(timezone.utc))  # aware; the session clock
+    timezone: str = "America/Los_Angeles"  # IANA name of the session's TIMEZONE
+    dialect: str = "snowflake"  # 'snowflake' | 'databend'
+    database: str = "TASKSHELL"
+    schema: str = "PUBLIC"
+    role: str = "ACCOUNTADMIN"
+    in_task: bool = False  # True while translating a task body
+
+
+@dataclass(frozen=True)
+class SqlStep:
+    sql: str
+    params: tuple[Any, ...] = ()
+    counts_as: str | None = None  # 'inserted' | 'updated' | 'deleted': rowcount adds to that figure
+    returns_rows: bool = False  # the rows of this step (the last such step) are the statement's result
+
+
+@dataclass(frozen=True)
+class Translation:
+    """kind is one of: 'select', 'insert', 'update', 'delete', 'merge', 'create_table', 'ctas',
+    'drop_table', 'alter_table', 'create_view', 'drop_view', 'begin', 'commit', 'rollback',
+    'show_tables', 'describe_table', 'other'."""
+
+    kind: str
+    steps: tuple[SqlStep, ...]
+    status: str | None = None  # one-row status text for DDL, e.g. 'Table T1 successfully created.'
+    object_name: str | None = None
+    tables_written: tuple[str, ...] = ()
