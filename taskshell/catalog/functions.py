@@ -412,9 +412,14 @@ def ts_to_char(value: Any, fmt: Any) -> str | None:
 
 
 @sql_function
-def ts_raise(code: str, message: str) -> None:
-    """Fail the statement with a compilation error; used by translations that check the catalog."""
-    raise CompilationError(str(message), code=str(code))
+def ts_raise(code: str, message: str, sqlstate: str | None = None) -> None:
+    """Fail the statement with this error; used by translations that check what they run on.
+
+    Without a SQL state it is a compilation error; with one, an execution error.
+    """
+    if sqlstate is None:
+        raise CompilationError(str(message), code=str(code))
+    raise ExecutionError(str(message), code=str(code), sqlstate=str(sqlstate))
 
 
 def install(conn: sqlite3.Connection) -> None:
@@ -425,3 +430,4 @@ def install(conn: sqlite3.Connection) -> None:
     conn.create_function("ts_cast", 3, ts_cast, deterministic=True)
     conn.create_function("ts_to_char", 2, ts_to_char, deterministic=True)
     conn.create_function("ts_raise", 2, ts_raise)
+    conn.create_function("ts_raise", 3, ts_raise)

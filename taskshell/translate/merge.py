@@ -5,8 +5,8 @@ SQLite has no MERGE whose semantics match Snowflake's, so the statement is rebui
 1. the source is copied into a temp table with a row number, so every later step sees the same rows;
 2. every (target row, source row) pair that satisfies ON is recorded with the first WHEN MATCHED
    clause that applies to it, judged on the rows as they were before the MERGE;
-3. the pairs that carry an action go into an actions table whose target rowid is UNIQUE: that is
-   where a nondeterministic merge fails (see `DUPLICATE_ROW_CONSTRAINT`);
+3. the pairs that carry an action go into an actions table, and a check step fails the statement
+   with Snowflake's duplicate-row error when one target row carries more than one action;
 4. DELETE, then one UPDATE per update clause, then one INSERT per insert clause, each driven by the
    tables above and never by the target's changing contents;
 5. the temp tables are dropped.
@@ -26,10 +26,7 @@ import sqlglot.expressions as exp
 from taskshell.errors import CompilationError, ExecutionError
 from taskshell.translate.context import SqlStep, TranslateContext
 
-# sqlite3 reports a nondeterministic merge as a violation of the actions table's UNIQUE column; the
-# interpreter turns any error message containing this text into `duplicate_row_error()`.
 ACTIONS_TABLE_PREFIX = "_merge_actions_"
-DUPLICATE_ROW_CONSTRAINT = f"UNIQUE constraint failed: {ACTIONS_TABLE_PREFIX}"
 DUPLICATE_ROW_MESSAGE = "Duplicate row detected during DML action"
 DUPLICATE_ROW_CODE = "100090"
 DUPLICATE_ROW_SQLSTATE = "42P18"
@@ -42,11 +39,6 @@ _ACTION_ALIAS = '"_merge_action"'
 # Temp names only need to be unique while one MERGE runs on a connection; a counter also keeps two
 # MERGEs translated for the same transaction apart.
 _serial = itertools.count(1)
-
-
-def is_duplicate_row_error(message: str) -> bool:
-    """True when a SQLite error message comes from a MERGE that would update a row twice."""
-    return DUPLICATE_ROW_CONSTRAINT in message
 
 
 def duplicate_row_error() -> ExecutionError:
@@ -163,15 +155,18 @@ def _actions_steps(matched: list[_Clause], pairs_table: str, actions_table: str)
     # rows select DELETE clauses and none selects an UPDATE, or exactly one source row selects an
     # UPDATE and no other selects any clause. Grouping DELETE pairs into one row per target and
     # keeping UPDATE pairs apart leaves more than one row for a target exactly when that rule is
-    # broken, and the UNIQUE column turns that into an error.
+    # broken, and the check step (ts_raise, an engine function) turns that into the error.
     updates = _numbers(matched, "update")
     split = f", CASE WHEN {_CLAUSE} IN ({updates}) THEN {_ROW} END" if updates else ""
     return [
-        SqlStep(f"CREATE TEMP TABLE {actions_table} ({_TARGET_ROWID} INTEGER NOT NULL UNIQUE, "
+        SqlStep(f"CREATE TEMP TABLE {actions_table} ({_TARGET_ROWID} INTEGER NOT NULL, "
                 f"{_ROW} INTEGER NOT NULL, {_CLAUSE} INTEGER NOT NULL)"),
         SqlStep(f"INSERT INTO {actions_table} ({_TARGET_ROWID}, {_ROW}, {_CLAUSE}) "
                 f"SELECT {_TARGET_ROWID}, MIN({_ROW}), MIN({_CLAUSE}) FROM {pairs_table} "
                 f"WHERE {_CLAUSE} IS NOT NULL GROUP BY {_TARGET_ROWID}{split}"),
+        SqlStep(f"SELECT ts_raise('{DUPLICATE_ROW_CODE}', '{DUPLICATE_ROW_MESSAGE}', "
+                f"'{DUPLICATE_ROW_SQLSTATE}') FROM {actions_table} "
+                f"GROUP BY {_TARGET_ROWID} HAVING count(*) > 1 LIMIT 1"),
     ]
 
 
