@@ -1,0 +1,116 @@
+"""SQL functions that depend on who is asking: the session's time zone and clock, the running task.
+
+Registered on every connection a session or a task run uses. The engine's context-free functions
+(division and friends) live in `taskshell.catalog.functions`.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from functools import lru_cache
+
+from taskshell.catalog.functions import sql_function
+from taskshell.errors import ExecutionError
+from taskshell.scheduler import schedule as schedules
+from taskshell.scheduler.clock import Clock, format_timestamp_us, wait_amount_to_seconds, wait_message
+
+
+@dataclass
+class TaskRunInfo:
+    """What a task body can ask about the run it is part of."""
+
+    task_name: str
+    root_task_name: str
+    root_task_uuid: str
+    run_id: int
+    scheduled_time: datetime
+    return_value: str | None = None
+
+
+@dataclass
+class SqlEnv:
+    clock: Clock
+    timezone: Callable[[], str]
+    task: TaskRunInfo | None = None
+    waited: list[float] = field(default_factory=list)
+
+
+@lru_cache(maxsize=256)
+def _schedule(text: str) -> schedules.Schedule:
+    return schedules.from_json(text)
+
+
+def schedule_text(schedule_json: str | None, dialect: str) -> str | None:
+    if schedule_json is None:
+        return None
+    return _schedule(schedule_json).describe(dialect)
+
+
+def next_fire_us(schedule_json: str | None, base_us: int | None, now: datetime) -> int | None:
+    if schedule_json is None:
+        return None
+    base = datetime.fromtimestamp(base_us / 1_000_000, UTC) if base_us is not None else None
+    nxt = schedules.next_fire_after(_schedule(schedule_json), now, base=base)
+    return int(nxt.timestamp() * 1_000_000) if nxt else None
+
+
+def install(conn: sqlite3.Connection, env: SqlEnv) -> None:
+    @sql_function
+    def ts_format(us: int | None) -> str | None:
+        return format_timestamp_us(us, env.timezone()) if us is not None else None
+
+    @sql_function
+    def ts_schedule_text(schedule_json: str | None, dialect: str) -> str | None:
+        return schedule_text(schedule_json, dialect)
+
+    @sql_function
+    def ts_next_fire(schedule_json: str | None, base_us: int | None) -> int | None:
+        return next_fire_us(schedule_json, base_us, env.clock.now())
+
+    @sql_function
+    def system_wait(amount: float, unit: str | None = None) -> str:
+        seconds = wait_amount_to_seconds(amount, unit)
+        env.waited.append(seconds)
+        env.clock.sleep(seconds)
+        return wait_message(amount, unit)
+
+    @sql_function
+    def current_user_task_name() -> str | None:
+        return env.task.task_name if env.task else None
+
+    @sql_function
+    def task_runtime_info(arg: str) -> str:
+        if env.task is None:
+            raise ExecutionError("SYSTEM$TASK_RUNTIME_INFO can only be called from within a task run.")
+        key = str(arg).upper()
+        task = env.task
+        values = {
+            "CURRENT_TASK_NAME": task.task_name,
+            "CURRENT_ROOT_TASK_NAME": task.root_task_name,
+            "CURRENT_ROOT_TASK_UUID": task.root_task_uuid,
+            "CURRENT_TASK_GRAPH_RUN_GROUP_ID": str(task.run_id),
+            "CURRENT_TASK_GRAPH_ORIGINAL_SCHEDULED_TIMESTAMP":
+                format_timestamp_us(int(task.scheduled_time.timestamp() * 1_000_000), env.timezone()),
+        }
+        if key not in values:
+            raise ExecutionError(f"Invalid argument for SYSTEM$TASK_RUNTIME_INFO: '{arg}'.")
+        return values[key]
+
+    @sql_function
+    def set_return_value(value: object) -> str:
+        if env.task is None:
+            raise ExecutionError("SYSTEM$SET_RETURN_VALUE can only be called from within a task run.")
+        env.task.return_value = None if value is None else str(value)
+        return "Return value set."
+
+    conn.create_function("ts_format", 1, ts_format, deterministic=False)
+    conn.create_function("ts_schedule_text", 2, ts_schedule_text, deterministic=True)
+    conn.create_function("ts_next_fire", 2, ts_next_fire, deterministic=False)
+    conn.create_function("system$wait", 1, system_wait)
+    conn.create_function("system$wait", 2, system_wait)
+    conn.create_function("system$current_user_task_name", 0, current_user_task_name)
+    conn.create_function("system$task_runtime_info", 1, task_runtime_info)
+    conn.create_function("system$set_return_value", 1, set_return_value)
