@@ -133,3 +133,22 @@ def test_insert_throughput_is_measured():
     rate = len(statements) / (time.perf_counter() - start)
     print(f"\nfast path: {rate:,.0f} INSERT statements/s through translate()")
     assert all(translate(sql, CTX).steps[0].sql == sql for sql in statements[:3])
+
+
+def test_literal_inserts_take_the_one_regex_shortcut_with_the_same_answer():
+    from taskshell.translate.fastpath import _plain_insert
+
+    taken = ["INSERT INTO readings VALUES (1, 'sensor-1', 0.5)",
+             "insert into t (a, b) values (1, 'x'), (2, NULL)",
+             "INSERT INTO t VALUES (-5, TRUE, 1e5, .5, 'it''s')"]
+    refused = ["INSERT INTO t VALUES (1/2)", "INSERT INTO select VALUES (1)",
+               "INSERT INTO t VALUES ('a\\'b')", "INSERT INTO t VALUES (now())",
+               "INSERT INTO t SELECT 1", "INSERT INTO t.x VALUES (1)"]
+    for sql in taken:
+        assert _plain_insert(sql) is not None, sql
+        translation = passthrough(sql)
+        assert translation is not None and translation.steps[0].sql == sql
+        assert translation.kind == "insert" and translation.steps[0].counts_as == "inserted"
+    for sql in refused:
+        assert _plain_insert(sql) is None, sql
+    assert passthrough("INSERT INTO s VALUES (1)", allow_table=lambda name: name != "s") is None

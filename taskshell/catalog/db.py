@@ -12,7 +12,6 @@ import shutil
 import sqlite3
 import tempfile
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -59,7 +58,7 @@ class Catalog:
         self.path = path
         self.display_path = MEMORY if self._tmpdir else path
         self.connection_setup: list[Callable[[sqlite3.Connection], None]] = []
-        self.process_id = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
+        self.process_id = f"{os.getpid()}-{os.urandom(4).hex()}"
         conn = self._open()
         try:
             self._migrate(conn)
@@ -127,7 +126,7 @@ def _statements(script: str) -> list[str]:
 
 
 def _seed(conn: sqlite3.Connection) -> None:
-    conn.execute("INSERT INTO _ts_meta(key, value) VALUES ('account_id', ?)", (uuid.uuid4().hex[:9],))
+    conn.execute("INSERT INTO _ts_meta(key, value) VALUES ('account_id', ?)", (os.urandom(5).hex()[:9],))
     conn.execute(
         "INSERT INTO _ts_warehouses(name, size, max_concurrency_level, state, comment, owner, created_on)"
         " VALUES ('default', 'XSMALL', 8, 'STARTED', 'Always present.', 'ACCOUNTADMIN', ?)", (now_us(),))

@@ -7,9 +7,14 @@ normalises them per dialect. Values are plain Python: str, int, float, bool or N
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Union
 
-Value = Union[str, int, float, bool, None]
+Value = (
+    str
+    | int
+    | float
+    | bool
+    | None
+)
 
 
 @dataclass(frozen=True)
@@ -56,7 +61,11 @@ class QuotedSchedule:
     text: str
 
 
-ScheduleSpec = Union[IntervalSpec, CronSpec, QuotedSchedule]
+ScheduleSpec = (
+    IntervalSpec
+    | CronSpec
+    | QuotedSchedule
+)
 
 
 # ---------------------------------------------------------------- WHEN conditions
@@ -67,37 +76,37 @@ class Literal:
 
 @dataclass(frozen=True)
 class ArrayLiteral:
-    items: tuple["Expr", ...]
+    items: tuple[Expr, ...]
 
 
 @dataclass(frozen=True)
 class FuncCall:
     name: str  # upper case as written, e.g. 'STREAM_STATUS', 'SYSTEM$STREAM_HAS_DATA'
-    args: tuple["Expr", ...]
+    args: tuple[Expr, ...]
 
 
 @dataclass(frozen=True)
 class BinaryOp:
     op: str  # 'AND' | 'OR' | '=' | '!=' | '<' | '<=' | '>' | '>=' | '+' | '-' | '*' | '/' | '||' | 'LIKE' | 'ILIKE'
-    left: "Expr"
-    right: "Expr"
+    left: Expr
+    right: Expr
 
 
 @dataclass(frozen=True)
 class UnaryOp:
     op: str  # 'NOT' | '-'
-    operand: "Expr"
+    operand: Expr
 
 
 @dataclass(frozen=True)
 class IsNull:
-    operand: "Expr"
+    operand: Expr
     negated: bool
 
 
 @dataclass(frozen=True)
 class Cast:
-    operand: "Expr"
+    operand: Expr
     type_name: str  # upper case, e.g. 'BOOLEAN', 'VARCHAR', 'NUMBER(10,2)'
 
 
@@ -108,7 +117,16 @@ class ColumnRef:
     name: str
 
 
-Expr = Union[Literal, ArrayLiteral, FuncCall, BinaryOp, UnaryOp, IsNull, Cast, ColumnRef]
+Expr = (
+    Literal
+    | ArrayLiteral
+    | FuncCall
+    | BinaryOp
+    | UnaryOp
+    | IsNull
+    | Cast
+    | ColumnRef
+)
 
 
 @dataclass(frozen=True)
@@ -219,8 +237,19 @@ class UnsetFinalize:
     pass
 
 
-AlterTaskAction = Union[Resume, Suspend, AddAfter, RemoveAfter, SetProps, UnsetProps, ModifyAs,
-                        ModifyWhen, RemoveWhen, SetFinalize, UnsetFinalize]
+AlterTaskAction = (
+    Resume
+    | Suspend
+    | AddAfter
+    | RemoveAfter
+    | SetProps
+    | UnsetProps
+    | ModifyAs
+    | ModifyWhen
+    | RemoveWhen
+    | SetFinalize
+    | UnsetFinalize
+)
 
 
 @dataclass(frozen=True)
@@ -302,8 +331,20 @@ class UseWarehouse:
     name: Ident
 
 
-Command = Union[CreateTask, AlterTask, DropTask, DescribeTask, ShowTasks, ExecuteTask, AlterSession,
-                CreateWarehouse, AlterWarehouse, DropWarehouse, ShowWarehouses, UseWarehouse]
+Command = (
+    CreateTask
+    | AlterTask
+    | DropTask
+    | DescribeTask
+    | ShowTasks
+    | ExecuteTask
+    | AlterSession
+    | CreateWarehouse
+    | AlterWarehouse
+    | DropWarehouse
+    | ShowWarehouses
+    | UseWarehouse
+)
 
 
 @dataclass(frozen=True)

@@ -21,29 +21,8 @@ from typing import Any
 import taskshell.grammar
 from taskshell.errors import CompilationError, ParseError
 from taskshell.grammar import ast
-
-# ---------------------------------------------------------------- ownership
-# Whitespace or a comment; atomic, so text inside a comment can never be read as a keyword.
-_GAP = r"(?>\s|--[^\n]*|//[^\n]*|/\*.*?\*/)"
-_OWNED_FORMS = (
-    r"CREATE(?:{g}+OR{g}+(?:REPLACE|ALTER))?{g}+TASK",
-    r"(?:ALTER|DROP|EXECUTE|DESC|DESCRIBE){g}+TASK",
-    r"SHOW(?:{g}+TERSE)?{g}+TASKS",
-    r"ALTER{g}+SESSION",
-    r"CREATE(?:{g}+OR{g}+REPLACE)?{g}+WAREHOUSE",
-    r"(?:ALTER|DROP|USE){g}+WAREHOUSE",
-    r"SHOW{g}+WAREHOUSES",
-)
-_OWNED = re.compile(
-    _GAP + "*(?:" + "|".join(f.format(g=_GAP) for f in _OWNED_FORMS) + r")(?![\w$])",
-    re.IGNORECASE | re.DOTALL,
-)
-
-
-def is_owned(text: str) -> bool:
-    """True when the statement is one the Lark grammar parses (tasks, warehouses, ALTER SESSION)."""
-    return _OWNED.match(text) is not None
-
+from taskshell.grammar.router import GAP as _GAP
+from taskshell.grammar.router import is_owned as is_owned
 
 # ---------------------------------------------------------------- conditions
 INVALID_CONDITION = (

@@ -5,18 +5,20 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from importlib import import_module
+from typing import TYPE_CHECKING
 
 from taskshell.catalog.db import savepoint, write_transaction
 from taskshell.catalog.execute import run_steps
 from taskshell.catalog.schema import RESERVED_PREFIX
 from taskshell.errors import CompilationError, TaskshellError
-from taskshell.grammar import ast
-from taskshell.grammar.parser import is_owned, parse
-from taskshell.interpreter import settings, tasks, warehouses
+from taskshell.grammar.router import is_owned
 from taskshell.interpreter.result import Result
 from taskshell.interpreter.session import Session
-from taskshell.scheduler.runs import TaskRunner
 from taskshell.translate.translator import translate
+
+if TYPE_CHECKING:
+    from taskshell.scheduler.runs import TaskRunner
 
 _READ_KINDS = ("select", "show_tables", "describe_table")
 _DDL_KINDS = ("create_table", "ctas", "drop_table", "alter_table", "create_view", "drop_view")
@@ -26,33 +28,39 @@ _COUNT_COLUMNS = {
     "deleted": "number of rows deleted",
 }
 _DONE = "Statement executed successfully."
+# command class → (handler module, function); modules load on first use so that plain SQL
+# (and start-up) never pays for the grammar, the task machinery or croniter.
+_HANDLERS = {
+    "CreateTask": ("tasks", "create_task"),
+    "AlterTask": ("tasks", "alter_task"),
+    "DropTask": ("tasks", "drop_task"),
+    "DescribeTask": ("tasks", "describe_task"),
+    "ShowTasks": ("tasks", "show_tasks"),
+    "ExecuteTask": ("tasks", "execute_task"),
+    "AlterSession": ("settings", "alter_session"),
+    "CreateWarehouse": ("warehouses", "create_warehouse"),
+    "AlterWarehouse": ("warehouses", "alter_warehouse"),
+    "DropWarehouse": ("warehouses", "drop_warehouse"),
+    "ShowWarehouses": ("warehouses", "show_warehouses"),
+    "UseWarehouse": ("warehouses", "use_warehouse"),
+}
 
 
 class Interpreter:
     def __init__(self, session: Session) -> None:
         self.session = session
         self._runner: TaskRunner | None = None
-        self._handlers = {
-            ast.CreateTask: tasks.create_task,
-            ast.AlterTask: tasks.alter_task,
-            ast.DropTask: tasks.drop_task,
-            ast.DescribeTask: tasks.describe_task,
-            ast.ShowTasks: tasks.show_tasks,
-            ast.ExecuteTask: tasks.execute_task,
-            ast.AlterSession: settings.alter_session,
-            ast.CreateWarehouse: warehouses.create_warehouse,
-            ast.AlterWarehouse: warehouses.alter_warehouse,
-            ast.DropWarehouse: warehouses.drop_warehouse,
-            ast.ShowWarehouses: warehouses.show_warehouses,
-            ast.UseWarehouse: warehouses.use_warehouse,
-        }
 
     def execute(self, text: str) -> Result:
         """Run one statement (no trailing ';')."""
         started = time.perf_counter()
         if is_owned(text):
+            from taskshell.grammar.parser import parse
+
             command = parse(text)
-            result = self._handlers[type(command)](self, command)
+            module, function = _HANDLERS[type(command).__name__]
+            handler = getattr(import_module(f"taskshell.interpreter.{module}"), function)
+            result = handler(self, command)
         else:
             result = self._run_sql(text)
         return Result(result.columns, result.rows, result.status, result.notices,
@@ -62,6 +70,8 @@ class Interpreter:
     def runner(self) -> TaskRunner:
         """Runs task bodies on a connection of its own, with the session's defaults."""
         if self._runner is None:
+            from taskshell.scheduler.runs import TaskRunner
+
             self._runner = TaskRunner(self.session.catalog, self.session.clock)
         self._runner.dialect = self.session.dialect
         self._runner.timezone = self.session.timezone

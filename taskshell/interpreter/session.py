@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import sqlite3
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from taskshell.catalog.db import Catalog
 from taskshell.errors import CompilationError
-from taskshell.grammar.ast import Ident
 from taskshell.scheduler import sqlenv
 from taskshell.scheduler.clock import Clock
 from taskshell.translate.context import TranslateContext
+
+if TYPE_CHECKING:
+    from taskshell.grammar.ast import Ident
 
 DIALECTS = ("snowflake", "databend")
 DEFAULT_TIMEZONE = {"snowflake": "America/Los_Angeles", "databend": "UTC"}

@@ -11,11 +11,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 from taskshell.catalog.functions import sql_function
 from taskshell.errors import ExecutionError
-from taskshell.scheduler import schedule as schedules
 from taskshell.scheduler.clock import Clock, format_timestamp_us, wait_amount_to_seconds, wait_message
+
+if TYPE_CHECKING:
+    from taskshell.scheduler.schedule import Schedule
 
 
 @dataclass
@@ -39,7 +42,10 @@ class SqlEnv:
 
 
 @lru_cache(maxsize=256)
-def _schedule(text: str) -> schedules.Schedule:
+def _schedule(text: str) -> Schedule:
+    # imported here: croniter takes tens of milliseconds to load, and start-up matters
+    from taskshell.scheduler import schedule as schedules
+
     return schedules.from_json(text)
 
 
@@ -52,6 +58,8 @@ def schedule_text(schedule_json: str | None, dialect: str) -> str | None:
 def next_fire_us(schedule_json: str | None, base_us: int | None, now: datetime) -> int | None:
     if schedule_json is None:
         return None
+    from taskshell.scheduler import schedule as schedules
+
     base = datetime.fromtimestamp(base_us / 1_000_000, UTC) if base_us is not None else None
     nxt = schedules.next_fire_after(_schedule(schedule_json), now, base=base)
     return int(nxt.timestamp() * 1_000_000) if nxt else None

@@ -8,13 +8,13 @@ transaction (a savepoint when the user has a transaction open).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 
 @dataclass(frozen=True)
 class TranslateContext:
-    now: datetime = field(default_factory=lambda: datetime.now(timezone.utc))  # aware; the session clock
+    now: datetime = field(default_factory=lambda: datetime.now(UTC))  # aware; the session clock
     timezone: str = "America/Los_Angeles"  # IANA name of the session's TIMEZONE
     dialect: str = "snowflake"  # 'snowflake' | 'databend'
     database: str = "TASKSHELL"
