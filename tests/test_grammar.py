@@ -15,6 +15,8 @@ from taskshell.grammar import parser as front
 from taskshell.grammar.parser import (
     INVALID_CONDITION,
     is_owned,
+    keywords,
+    lark_parser,
     parse,
     parse_condition,
     validate_condition,
@@ -375,6 +377,250 @@ def test_create_task_refuses_a_disallowed_condition_with_snowflakes_text():
         parse("ALTER TASK t MODIFY WHEN CURRENT_DATE() IS NULL")
 
 
+
+# ---------------------------------------------------------------- streams
+def test_databend_stream_of_the_acceptance_walkthrough():
+    assert parse("CREATE STREAM activities_stream ON TABLE user_activities;") == ast.CreateStream(
+        qn("activities_stream"), qn("user_activities"))
+
+
+def test_snowflake_stream_with_every_option():
+    cmd = parse("create or replace stream if not exists db.s.st copy grants on table db.s.t "
+                "before (statement => '8e5d0ca9-005e-44e6-b858-a8f5b37c5726') append_only = false "
+                "insert_only = true show_initial_rows = TRUE comment = 'it''s mine'")
+    assert cmd == ast.CreateStream(
+        qn("db", "s", "st"), qn("db", "s", "t"), or_replace=True, if_not_exists=True, append_only=False,
+        insert_only=True, show_initial_rows=True, comment="it's mine",
+        at=ast.StreamPoint(True, "STATEMENT", "8e5d0ca9-005e-44e6-b858-a8f5b37c5726"))
+
+
+def test_stream_options_in_any_order():
+    written = ["COMMENT = 'c' APPEND_ONLY = TRUE AT (OFFSET => -60)",
+               "AT(OFFSET => -60) COMMENT = 'c' APPEND_ONLY = TRUE",
+               "APPEND_ONLY = TRUE AT (OFFSET => -60) COMMENT = 'c'"]
+    commands = {parse(f"CREATE STREAM s ON TABLE t {options}") for options in written}
+    assert commands == {ast.CreateStream(qn("s"), qn("t"), append_only=True, comment="c",
+                                         at=ast.StreamPoint(False, "OFFSET", -60))}
+
+
+@pytest.mark.parametrize(("point", "expected"), [
+    ("AT (STREAM => 'other')", ast.StreamPoint(False, "STREAM", "other")),
+    ("AT (STREAM => s2)", ast.StreamPoint(False, "STREAM", "s2")),
+    ("at (stream => db.s2)", ast.StreamPoint(False, "STREAM", "db.s2")),
+    ("AT (TIMESTAMP => '2024-05-01 10:00:00')", ast.StreamPoint(False, "TIMESTAMP", "2024-05-01 10:00:00")),
+    ("AT (TIMESTAMP => '2024-05-01 10:00:00'::TIMESTAMP_LTZ)",
+     ast.StreamPoint(False, "TIMESTAMP", "2024-05-01 10:00:00")),
+    ("BEFORE (TIMESTAMP => TO_TIMESTAMP_TZ('2024-05-01 10:00:00 +02:00'))",
+     ast.StreamPoint(True, "TIMESTAMP", "2024-05-01 10:00:00 +02:00")),
+    ("AT (TIMESTAMP => 1714550400)", ast.StreamPoint(False, "TIMESTAMP", 1714550400)),
+    ("AT (OFFSET => -60*5)", ast.StreamPoint(False, "OFFSET", -300)),
+    ("AT (OFFSET => -(60 + 30) / 2)", ast.StreamPoint(False, "OFFSET", -45)),
+    ("AT (OFFSET => -1.5)", ast.StreamPoint(False, "OFFSET", -1.5)),
+    ("BEFORE (STATEMENT => 'q1')", ast.StreamPoint(True, "STATEMENT", "q1")),
+    ("AT (SNAPSHOT => '46d4e7d0a6b74f58ac4c5a9ef4dbc1b6')",
+     ast.StreamPoint(False, "SNAPSHOT", "46d4e7d0a6b74f58ac4c5a9ef4dbc1b6")),
+])
+def test_stream_starting_points(point, expected):
+    assert parse(f"CREATE STREAM s ON TABLE t {point}").at == expected
+
+
+@pytest.mark.parametrize(("point", "message"), [
+    ("AT (OFFSET => 'yesterday')", "Unsupported SQL: AT (OFFSET => ...) takes a number of seconds"),
+    ("BEFORE (STATEMENT => 42)", "Unsupported SQL: BEFORE (STATEMENT => ...) takes a query id string"),
+    ("AT (TIMESTAMP => CURRENT_TIMESTAMP())",
+     "Unsupported SQL: AT (TIMESTAMP => ...) takes a timestamp string or number"),
+    ("AT (OFFSET => 1 / 0)", "Unsupported SQL: AT (OFFSET => ...) takes a number of seconds"),
+])
+def test_stream_starting_point_must_be_a_constant_of_the_right_kind(point, message):
+    with pytest.raises(CompilationError) as refused:
+        parse(f"CREATE STREAM s ON TABLE t {point}")
+    assert str(refused.value) == message
+    assert refused.value.code == "002040"
+
+
+@pytest.mark.parametrize(("source", "kind"), [
+    ("VIEW v", "views"), ("EXTERNAL TABLE db.s.ext", "external tables"), ("STAGE my_stage", "stages"),
+    ("EVENT TABLE events APPEND_ONLY = TRUE", "event tables"),
+])
+def test_streams_on_anything_but_a_table_are_refused(source, kind):
+    with pytest.raises(CompilationError) as refused:
+        parse(f"CREATE STREAM s ON {source}")
+    assert str(refused.value) == f"Unsupported SQL: streams on {kind}"
+    assert refused.value.code == "002040"
+
+
+def test_repeated_stream_option_is_a_syntax_error_at_the_repeat():
+    assert parse_error("CREATE STREAM s ON TABLE t APPEND_ONLY = TRUE append_only = FALSE").position == (1, 47)
+    assert parse_error("CREATE STREAM s ON TABLE t AT (OFFSET => 1) BEFORE (OFFSET => 2)").position == (1, 45)
+
+
+def test_stream_flags_take_booleans_only():
+    error = parse_error("CREATE STREAM s ON TABLE t APPEND_ONLY = 'yes'")
+    assert error.expected == ("'FALSE'", "'TRUE'")
+
+
+def test_drop_and_describe_stream():
+    assert parse("DROP STREAM IF EXISTS db.s") == ast.DropStream(qn("db", "s"), if_exists=True)
+    assert parse("drop stream s") == ast.DropStream(qn("s"))
+    assert parse("DESC STREAM s") == parse("DESCRIBE STREAM s") == ast.DescribeStream(qn("s"))
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("SHOW STREAMS", ast.ShowStreams()),
+    ("show terse streams", ast.ShowStreams(terse=True)),
+    ("SHOW FULL STREAMS", ast.ShowStreams(full=True)),
+    ("SHOW STREAMS LIKE 'line%' IN ACCOUNT", ast.ShowStreams(like="line%", in_scope=("ACCOUNT",))),
+    ("SHOW STREAMS IN DATABASE d1 STARTS WITH 'a' LIMIT 5 FROM 'b'",
+     ast.ShowStreams(in_scope=("DATABASE", "d1"), starts_with="a", limit=5, limit_from="b")),
+    ("SHOW STREAMS IN SCHEMA d.s", ast.ShowStreams(in_scope=("SCHEMA", "d.s"))),
+    ("SHOW FULL STREAMS FROM db1 LIKE 's%'", ast.ShowStreams(full=True, like="s%", in_scope=("SCHEMA", "db1"))),
+    ("SHOW STREAMS IN db1 LIKE 's%'", ast.ShowStreams(like="s%", in_scope=("SCHEMA", "db1"))),
+    ("SHOW STREAMS FROM DATABASE db1", ast.ShowStreams(in_scope=("DATABASE", "db1"))),
+    ("SHOW FULL STREAMS FROM db1 WHERE mode = 'standard';",
+     ast.ShowStreams(full=True, in_scope=("SCHEMA", "db1"), where="mode = 'standard'")),
+    ("SHOW STREAMS WHERE name LIKE 'a%'", ast.ShowStreams(where="name LIKE 'a%'")),
+])
+def test_show_streams(text, expected):
+    assert parse(text) == expected
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("ALTER TABLE t SET CHANGE_TRACKING = TRUE", ast.SetChangeTracking(qn("t"), True)),
+    ("alter table if exists db.s.t set change_tracking = false",
+     ast.SetChangeTracking(qn("db", "s", "t"), False, if_exists=True)),
+    ("ALTER TABLE user_activities SET OPTIONS (change_tracking = true)",
+     ast.SetChangeTracking(qn("user_activities"), True)),
+    ("ALTER TABLE t SET OPTIONS(CHANGE_TRACKING = 'false')", ast.SetChangeTracking(qn("t"), False)),
+])
+def test_change_tracking(text, expected):
+    assert parse(text) == expected
+
+
+def test_change_tracking_refuses_other_values_and_options():
+    with pytest.raises(CompilationError, match=r"invalid value \['yes'\] for option 'change_tracking'"):
+        parse("ALTER TABLE t SET OPTIONS (change_tracking = 'yes')")
+    assert parse_error("ALTER TABLE t SET OPTIONS (change_tracking = true, x = 1)").expected == ("')'",)
+
+
+# ---------------------------------------------------------------- notification integrations
+SEED_INTEGRATION = """CREATE NOTIFICATION INTEGRATION my_webhook
+TYPE = WEBHOOK
+ENABLED = TRUE
+WEBHOOK = (
+    url = '<YOUR-WEBHOOK_URL>',
+    method = 'POST'
+);"""
+
+
+def test_databend_guide_notification_integration_and_the_task_that_uses_it():
+    assert parse(SEED_INTEGRATION) == ast.CreateNotificationIntegration(
+        ast.Ident("my_webhook"), "WEBHOOK", True, webhook=(("url", "<YOUR-WEBHOOK_URL>"), ("method", "POST")))
+    task = parse("CREATE TASK my_task\nWAREHOUSE = 'default'\nSCHEDULE = 1 MINUTE\n"
+                 "ERROR_INTEGRATION = 'my_webhook'\nAS\nSELECT 1 / 0;")
+    assert task.props.error_integration == "my_webhook"
+    assert task.body.text == "SELECT 1 / 0"
+
+
+def test_notification_integration_options_in_any_order_any_case_and_commas():
+    cmd = parse("create or replace notification integration if not exists n comments = 'c', "
+                "webhook = (AUTHORIZATION_HEADER = 'Bearer x' Method = 'get', URL = 'http://h') "
+                "enabled = false, type = 'webhook'")
+    assert cmd == ast.CreateNotificationIntegration(
+        ast.Ident("n"), "webhook", False,
+        webhook=(("authorization_header", "Bearer x"), ("method", "get"), ("url", "http://h")),
+        comment="c", or_replace=True, if_not_exists=True)
+
+
+def test_type_and_method_are_left_for_the_interpreter_to_judge():
+    cmd = parse("CREATE NOTIFICATION INTEGRATION n TYPE = email ENABLED = TRUE WEBHOOK = (method = 'PUT')")
+    assert (cmd.type, cmd.webhook, cmd.comment) == ("email", (("method", "PUT"),), None)
+    assert parse("CREATE NOTIFICATION INTEGRATION n TYPE = webhook ENABLED = TRUE WEBHOOK = ()").webhook == ()
+
+
+def test_notification_integration_needs_type_and_enabled():
+    error = parse_error("CREATE NOTIFICATION INTEGRATION n TYPE = webhook COMMENT = 'c'")
+    assert error.expected == ("'ENABLED'",)
+    assert "unexpected end of input." in str(error)
+    assert parse_error("CREATE NOTIFICATION INTEGRATION n").expected == ("'TYPE'", "'ENABLED'")
+    assert parse_error("CREATE NOTIFICATION INTEGRATION n ENABLED = TRUE").expected == ("'TYPE'",)
+
+
+def test_webhook_keys_are_known_and_not_repeated():
+    error = parse_error("CREATE NOTIFICATION INTEGRATION n TYPE = webhook ENABLED = TRUE WEBHOOK = (secret = 'a')")
+    assert error.expected == ("')'", "'AUTHORIZATION_HEADER'", "'METHOD'", "'URL'")
+    repeated = parse_error("CREATE NOTIFICATION INTEGRATION n TYPE = webhook ENABLED = TRUE "
+                           "WEBHOOK = (url = 'a', URL = 'b')")
+    assert str(repeated).startswith("syntax error line 1 at position 86 unexpected 'URL'.")
+
+
+@pytest.mark.parametrize(("change", "expected"), [
+    ("SET ENABLED = FALSE", {"enabled": False}),
+    ("SET WEBHOOK = (method = 'GET')", {"webhook": (("method", "GET"),)}),
+    ("SET COMMENT = 'new'", {"comment": "new"}),
+    ("set comments = 'new'", {"comment": "new"}),
+])
+def test_alter_notification_integration(change, expected):
+    assert parse(f"ALTER NOTIFICATION INTEGRATION n {change}") == ast.AlterNotificationIntegration(
+        ast.Ident("n"), **expected)
+    assert parse(f"ALTER NOTIFICATION INTEGRATION IF EXISTS n {change}").if_exists
+
+
+def test_alter_notification_integration_sets_exactly_one_thing():
+    error = parse_error("ALTER NOTIFICATION INTEGRATION n SET")
+    assert error.expected == ("'COMMENT'", "'COMMENTS'", "'ENABLED'", "'WEBHOOK'")
+    assert "unexpected end of input." in str(error)
+    error = parse_error("ALTER NOTIFICATION INTEGRATION n SET ENABLED = TRUE COMMENT = 'c'")
+    assert str(error) == "syntax error line 1 at position 52 unexpected 'COMMENT'.\nExpected one of: end of input."
+
+
+def test_drop_describe_and_show_notification_integrations():
+    name = ast.Ident("n")
+    assert parse("DROP NOTIFICATION INTEGRATION IF EXISTS n") == ast.DropNotificationIntegration(name, True)
+    assert parse("drop integration n") == ast.DropNotificationIntegration(name)
+    for text in ("DESC NOTIFICATION INTEGRATION n", "DESCRIBE NOTIFICATION INTEGRATION n", "desc integration n"):
+        assert parse(text) == ast.DescribeNotificationIntegration(name)
+    assert parse("SHOW NOTIFICATION INTEGRATIONS") == ast.ShowNotificationIntegrations()
+    assert parse("show integrations like 'my%'") == ast.ShowNotificationIntegrations("my%")
+
+
+# ---------------------------------------------------------------- task graph helper
+def test_call_task_dependents_enable():
+    assert parse("CALL TASK_DEPENDENTS_ENABLE('mytaskroot');") == ast.TaskDependentsEnable(
+        ast.QualifiedName((ast.Ident("mytaskroot", True),)))
+    assert parse("call task_dependents_enable(db.root)") == ast.TaskDependentsEnable(qn("db", "root"))
+
+
+# ---------------------------------------------------------------- completion and highlighting
+def test_interactive_parser_lists_what_may_come_next():
+    state = lark_parser().parse_interactive("CREATE STREAM s ON TABLE t ", start="statement")
+    state.exhaust_lexer()
+    assert {"APPEND_ONLY", "INSERT_ONLY", "SHOW_INITIAL_ROWS", "AT", "BEFORE", "COMMENT"} <= state.accepts()
+    state = lark_parser().parse_interactive("ALTER NOTIFICATION INTEGRATION n SET ", start="statement")
+    state.exhaust_lexer()
+    assert state.accepts() == {"ENABLED", "WEBHOOK", "COMMENT", "COMMENTS"}
+
+
+@pytest.mark.parametrize("word", [
+    "TYPE", "ENABLED", "WEBHOOK", "URL", "METHOD", "APPEND_ONLY", "INSERT_ONLY", "SHOW_INITIAL_ROWS", "STREAM",
+    "TABLE", "ON", "AT", "BEFORE", "OFFSET", "TIMESTAMP", "STATEMENT", "SNAPSHOT", "OPTIONS", "CHANGE_TRACKING",
+    "NOTIFICATION", "INTEGRATION", "FULL", "COPY", "VIEW", "STAGE", "EVENT", "EXTERNAL", "CALL",
+])
+def test_words_of_the_stream_and_integration_statements_stay_names_elsewhere(word):
+    task = parse(f"CREATE TASK {word} WAREHOUSE = {word} {word} = 1 AS SELECT 1")
+    assert (task.name, task.props.warehouse) == (qn(word), word)
+    assert task.props.session_params == ((word, 1),)
+    assert parse(f"ALTER SESSION SET a = {word} {word} = 2").set == (("A", word), (word, 2))
+    assert parse(f"CREATE STREAM {word} ON TABLE {word}") == ast.CreateStream(qn(word), qn(word))
+
+
+def test_keywords_cover_every_statement_and_nothing_else():
+    words = keywords()
+    assert {"CREATE", "TASK", "SCHEDULE", "WAREHOUSE", "STREAM", "STREAMS", "APPEND_ONLY", "CHANGE_TRACKING",
+            "NOTIFICATION", "INTEGRATION", "WEBHOOK", "AUTHORIZATION_HEADER", "TASK_DEPENDENTS_ENABLE",
+            "TRUE", "NULL"} <= words
+    assert all(word.isupper() or word.replace("_", "").isalpha() for word in words)
+    assert not words & {"=", "(", "=>", "IDENT", "STRING", "SELECT"}
+
 # ---------------------------------------------------------------- ownership
 @pytest.mark.parametrize("text", [
     "CREATE TASK t AS SELECT 1", "create or replace task t as select 1", "CREATE OR ALTER TASK t AS SELECT 1",
@@ -383,16 +629,32 @@ def test_create_task_refuses_a_disallowed_condition_with_snowflakes_text():
     "CREATE OR REPLACE WAREHOUSE w", "ALTER WAREHOUSE w SUSPEND", "DROP WAREHOUSE w", "SHOW WAREHOUSES",
     "USE WAREHOUSE w", "  -- a comment\n  CREATE TASK t AS SELECT 1", "/* block\n comment */ SHOW TASKS",
     "// note\nDROP TASK t", "CREATE\n  /* x */ OR -- y\n REPLACE\tTASK t AS SELECT 1",
+    "CREATE STREAM s ON TABLE t", "create or replace stream s on view v", "DROP STREAM s", "DESC STREAM s",
+    "SHOW STREAMS", "show full streams", "SHOW TERSE STREAMS", "ALTER TABLE t SET CHANGE_TRACKING = TRUE",
+    'ALTER TABLE db."My ""T""" SET\n  change_tracking = false', "alter table if exists a.b.c set change_tracking=true",
+    "ALTER TABLE t SET OPTIONS(change_tracking = true)", "ALTER TABLE t /* why */ SET OPTIONS ( CHANGE_TRACKING = 1)",
+    "CREATE NOTIFICATION INTEGRATION n TYPE = webhook ENABLED = TRUE",
+    "create or replace notification integration n", "ALTER NOTIFICATION INTEGRATION n SET ENABLED = TRUE",
+    "DROP NOTIFICATION INTEGRATION n", "DROP INTEGRATION n", "DESC NOTIFICATION INTEGRATION n",
+    "DESCRIBE INTEGRATION n", "SHOW NOTIFICATION INTEGRATIONS", "SHOW INTEGRATIONS",
+    "CALL TASK_DEPENDENTS_ENABLE('t')", "call\n task_dependents_enable ('t')",
 ])
 def test_owned_statements(text):
     assert is_owned(text)
 
 
 @pytest.mark.parametrize("text", [
-    "SELECT 1", "INSERT INTO t VALUES (1)", "CREATE TABLE task (a INT)", "CREATE STREAM s ON TABLE t",
+    "SELECT 1", "INSERT INTO t VALUES (1)", "CREATE TABLE task (a INT)",
     "SHOW TABLES", "DROP TABLE tasks", "EXECUTE IMMEDIATE $$SELECT 1$$", "CREATE TASKS t", "USE DATABASE d",
     "-- CREATE TASK t AS SELECT 1\nSELECT 1", "ALTER TABLE t SET x = 1", "SHOW TASKSX", "",
     "CREATE OR REPLACE TABLE t (a INT)", "DESC TABLE t",
+    "ALTER TABLE t ADD COLUMN c INT", "CREATE TABLE stream_x (a int)", "SELECT * FROM streams", "CALL my_proc()",
+    "ALTER TABLE change_tracking SET COMMENT = 'x'", "ALTER TABLE t SET DATA_RETENTION_TIME_IN_DAYS = 1",
+    "ALTER TABLE t SET OPTIONS (block_per_segment = 10)", "ALTER TABLE t RENAME TO change_tracking",
+    "ALTER TABLE t SET CHANGE_TRACKINGS = TRUE", "ALTER TABLE t.SET CHANGE_TRACKING = TRUE",
+    "ALTER TABLE tSET CHANGE_TRACKING = TRUE", "-- ALTER TABLE t SET CHANGE_TRACKING = TRUE\nSELECT 1",
+    "CREATE STREAMLIT app", "SHOW STREAMSX", "CREATE STORAGE INTEGRATION s", "ALTER INTEGRATION n SET ENABLED = TRUE",
+    "CALL TASK_DEPENDENTS_ENABLE_ALL('t')", "SELECT TASK_DEPENDENTS_ENABLE('t')", "SHOW INTEGRATION",
 ])
 def test_statements_left_to_the_sql_translator(text):
     assert not is_owned(text)

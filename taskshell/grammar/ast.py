@@ -331,6 +331,122 @@ class UseWarehouse:
     name: Ident
 
 
+# ---------------------------------------------------------------- streams
+@dataclass(frozen=True)
+class StreamPoint:
+    """`AT | BEFORE (<kind> => <value>)`: where a new stream's offset starts.
+
+    STREAM: the other stream's name as written; OFFSET: seconds relative to now (negative = past);
+    TIMESTAMP: the text of a string or a cast string, or a number; STATEMENT, SNAPSHOT: the id.
+    """
+
+    before: bool
+    kind: str  # 'STREAM' | 'TIMESTAMP' | 'OFFSET' | 'STATEMENT' | 'SNAPSHOT'
+    value: Value
+
+
+@dataclass(frozen=True)
+class CreateStream:
+    """`CREATE STREAM … ON TABLE …`; a flag left None was not written (the dialect picks its default)."""
+
+    name: QualifiedName
+    table: QualifiedName
+    or_replace: bool = False
+    if_not_exists: bool = False
+    append_only: bool | None = None
+    insert_only: bool | None = None
+    show_initial_rows: bool | None = None
+    at: StreamPoint | None = None
+    comment: str | None = None
+
+
+@dataclass(frozen=True)
+class DropStream:
+    name: QualifiedName
+    if_exists: bool = False
+
+
+@dataclass(frozen=True)
+class DescribeStream:
+    name: QualifiedName
+
+
+@dataclass(frozen=True)
+class ShowStreams:
+    """`SHOW [TERSE|FULL] STREAMS …`; in_scope as in ShowTasks (a bare `IN x` / `FROM x` gives
+    ('SCHEMA', 'x'), which Databend reads as its database)."""
+
+    terse: bool = False
+    full: bool = False
+    like: str | None = None
+    in_scope: tuple[str, ...] | None = None
+    starts_with: str | None = None
+    limit: int | None = None
+    limit_from: str | None = None
+    where: str | None = None  # Databend `SHOW STREAMS WHERE <expr>`: SQL text over the columns
+
+
+@dataclass(frozen=True)
+class SetChangeTracking:
+    """`ALTER TABLE t SET CHANGE_TRACKING = <bool>` or Databend's `SET OPTIONS (change_tracking = <bool>)`."""
+
+    table: QualifiedName
+    enabled: bool
+    if_exists: bool = False
+
+
+# ---------------------------------------------------------------- notification integrations
+WebhookOptions = tuple[tuple[str, str], ...]  # ('url' | 'method' | 'authorization_header', value), as written
+
+
+@dataclass(frozen=True)
+class CreateNotificationIntegration:
+    """Databend's `CREATE NOTIFICATION INTEGRATION`; type and method are checked by the interpreter."""
+
+    name: Ident
+    type: str  # as written, quotes removed: 'webhook', 'WEBHOOK', ...
+    enabled: bool
+    webhook: WebhookOptions | None = None
+    comment: str | None = None
+    or_replace: bool = False
+    if_not_exists: bool = False
+
+
+@dataclass(frozen=True)
+class AlterNotificationIntegration:
+    """Exactly one of enabled / webhook / comment is set (`SET WEBHOOK` merges the given keys)."""
+
+    name: Ident
+    if_exists: bool = False
+    enabled: bool | None = None
+    webhook: WebhookOptions | None = None
+    comment: str | None = None
+
+
+@dataclass(frozen=True)
+class DropNotificationIntegration:
+    name: Ident
+    if_exists: bool = False
+
+
+@dataclass(frozen=True)
+class DescribeNotificationIntegration:
+    name: Ident
+
+
+@dataclass(frozen=True)
+class ShowNotificationIntegrations:
+    like: str | None = None
+
+
+# ---------------------------------------------------------------- task graph helpers
+@dataclass(frozen=True)
+class TaskDependentsEnable:
+    """Databend's `CALL TASK_DEPENDENTS_ENABLE('<task>')`: resume a task and every task after it."""
+
+    name: QualifiedName
+
+
 Command = (
     CreateTask
     | AlterTask
@@ -344,6 +460,17 @@ Command = (
     | DropWarehouse
     | ShowWarehouses
     | UseWarehouse
+    | CreateStream
+    | DropStream
+    | DescribeStream
+    | ShowStreams
+    | SetChangeTracking
+    | CreateNotificationIntegration
+    | AlterNotificationIntegration
+    | DropNotificationIntegration
+    | DescribeNotificationIntegration
+    | ShowNotificationIntegrations
+    | TaskDependentsEnable
 )
 
 

@@ -1,14 +1,17 @@
-"""The Lark front end for the statements taskshell runs itself: tasks, warehouses, session settings.
+"""The Lark front end for the statements taskshell runs itself: tasks, warehouses, session settings,
+streams, notification integrations and Databend's `CALL TASK_DEPENDENTS_ENABLE`.
 
 `is_owned` decides, with one regular expression, whether a statement belongs here or to the SQL
 translator; it runs on every statement, so this module imports lark only when something is parsed.
 `parse` turns one statement into a command dataclass from `ast.py`; task bodies and the text of
-`SHOW TASKS WHERE` are kept verbatim, WHEN conditions become expression trees.
+`SHOW TASKS WHERE` are kept verbatim, WHEN conditions become expression trees. `lark_parser` and
+`keywords` serve the interactive shell's completion and highlighting.
 """
 
 from __future__ import annotations
 
 import hashlib
+import operator
 import os
 import re
 import sys
@@ -69,6 +72,22 @@ def parse_condition(text: str) -> ast.Condition:
     """Parse a WHEN condition on its own; validation is left to `validate_condition`."""
     source = text.rstrip(" \t\r\n\f\v;")
     return _CommandBuilder(source).build(_parse_tree(source, "condition")).finish(0)
+
+
+def lark_parser() -> Any:
+    """The cached Lark LALR parser (start symbols 'statement' and 'condition'), for completion:
+    `lark_parser().parse_interactive(text, start="statement")` then `.accepts()`."""
+    return _lark()
+
+
+_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_$]*")
+
+
+@lru_cache(maxsize=1)
+def keywords() -> frozenset[str]:
+    """Every keyword of the grammar, upper case (names may still use them: keywords are contextual)."""
+    return frozenset(terminal.pattern.value.upper() for terminal in _lark().terminals
+                     if terminal.pattern.type == "str" and _WORD.fullmatch(terminal.pattern.value))
 
 
 def _parse_tree(source: str, start: str) -> Any:
@@ -340,7 +359,7 @@ class _CommandBuilder:
     def if_not_exists(self) -> bool:
         return True
 
-    if_exists = terse = root_only = retry_last = await_completion = if_not_exists
+    if_exists = terse = root_only = retry_last = await_completion = copy_grants = if_not_exists
 
     # schedules and task properties
     def schedule_quoted(self, token: str) -> ast.QuotedSchedule:
@@ -550,6 +569,141 @@ class _CommandBuilder:
     def use_warehouse(self, name: ast.Ident) -> ast.UseWarehouse:
         return ast.UseWarehouse(name)
 
+    # option lists written in any order
+    def _options(self, props: tuple[_Prop, ...]) -> dict[str, Any]:
+        """Options by name; a repeated one is a syntax error at its second appearance."""
+        found: dict[str, Any] = {}
+        for prop in props:
+            if prop.name in found:
+                raise _error_at(self.source, prop.offset, _FIRST_WORD.match(self.source, prop.offset).group(0))
+            found[prop.name] = prop.value
+        return found
+
+    def true_value(self, _token: str) -> bool:
+        return True
+
+    def false_value(self, _token: str) -> bool:
+        return False
+
+    # streams
+    def create_stream(self, or_replace: str | None, if_not_exists: bool | None, name: ast.QualifiedName,
+                      _copy_grants: bool | None, table: ast.QualifiedName, *props: _Prop) -> ast.CreateStream:
+        options = self._options(props)
+        return ast.CreateStream(
+            name, table, or_replace=bool(or_replace), if_not_exists=bool(if_not_exists),
+            append_only=options.get("APPEND_ONLY"), insert_only=options.get("INSERT_ONLY"),
+            show_initial_rows=options.get("SHOW_INITIAL_ROWS"), at=options.get("AT"),
+            comment=options.get("COMMENT"))
+
+    def on_table(self, name: ast.QualifiedName) -> ast.QualifiedName:
+        return name
+
+    def stream_flag(self, keyword: Any, _equals: str, value: bool) -> _Prop:
+        return _Prop(keyword.upper(), value, keyword.start_pos)
+
+    def stream_comment(self, keyword: Any, _equals: str, text: str) -> _Prop:
+        return _Prop("COMMENT", _unquote_string(text), keyword.start_pos)
+
+    def point_anchor(self, token: Any) -> Any:
+        return token
+
+    point_kind = point_anchor
+
+    def stream_point(self, anchor: Any, kind: Any, expr: ast.Expr, _close: str) -> _Prop:
+        before, kind_name = anchor.upper() == "BEFORE", kind.upper()
+        value = expr.name if kind_name == "STREAM" and isinstance(expr, ast.ColumnRef) else _constant(expr)
+        wanted = _POINT_VALUES[kind_name]
+        if value is _NOT_CONSTANT or type(value) not in wanted[0]:
+            raise CompilationError(f"Unsupported SQL: {anchor.upper()} ({kind_name} => ...) takes {wanted[1]}",
+                                   code="002040", position=self._position(anchor.start_pos))
+        return _Prop("AT", ast.StreamPoint(before, kind_name, value), anchor.start_pos)
+
+    def drop_stream(self, if_exists: bool | None, name: ast.QualifiedName) -> ast.DropStream:
+        return ast.DropStream(name, if_exists=bool(if_exists))
+
+    def describe_stream(self, name: ast.QualifiedName) -> ast.DescribeStream:
+        return ast.DescribeStream(name)
+
+    def show_detail(self, token: str) -> str:
+        return token.upper()
+
+    def show_streams(self, detail: str | None, like: str | None, scope: tuple[str, ...] | None,
+                     starts_with: str | None, limit: tuple[int, str | None] | None) -> ast.ShowStreams:
+        count, start = limit or (None, None)
+        return ast.ShowStreams(terse=detail == "TERSE", full=detail == "FULL", like=like, in_scope=scope,
+                               starts_with=starts_with, limit=count, limit_from=start)
+
+    def show_streams_scope_first(self, detail: str | None, scope: tuple[str, ...], like: str,
+                                 starts_with: str | None, limit: tuple[int, str | None] | None) -> ast.ShowStreams:
+        return self.show_streams(detail, like, scope, starts_with, limit)
+
+    def show_streams_where(self, detail: str | None, scope: tuple[str, ...] | None, where: str) -> ast.ShowStreams:
+        return ast.ShowStreams(terse=detail == "TERSE", full=detail == "FULL", in_scope=scope, where=where.strip())
+
+    def alter_table_tracking(self, if_exists: bool | None, table: ast.QualifiedName,
+                             enabled: bool) -> ast.SetChangeTracking:
+        return ast.SetChangeTracking(table, enabled, if_exists=bool(if_exists))
+
+    def tracking_option(self, enabled: bool, _close: str) -> bool:
+        return enabled
+
+    def string_bool(self, token: Any) -> bool:
+        text = _unquote_string(token).strip().upper()
+        if text not in ("TRUE", "FALSE"):
+            raise CompilationError(f"invalid value [{token}] for option 'change_tracking'",
+                                   position=self._position(token.start_pos))
+        return text == "TRUE"
+
+    # notification integrations
+    def create_notification(self, or_replace: str | None, if_not_exists: bool | None, name: ast.Ident,
+                            *props: _Prop) -> ast.CreateNotificationIntegration:
+        options = self._options(props)
+        missing = tuple(f"'{key}'" for key in ("TYPE", "ENABLED") if key not in options)
+        if missing:  # both are required but may come in any order: the statement ended without one
+            raise _error_at(self.source, len(self.source), None, missing)
+        return ast.CreateNotificationIntegration(
+            name, options["TYPE"], options["ENABLED"], webhook=options.get("WEBHOOK"),
+            comment=options.get("COMMENT"), or_replace=bool(or_replace), if_not_exists=bool(if_not_exists))
+
+    def alter_notification(self, if_exists: bool | None, name: ast.Ident,
+                           change: _Prop) -> ast.AlterNotificationIntegration:
+        return ast.AlterNotificationIntegration(name, if_exists=bool(if_exists), **{change.name.lower(): change.value})
+
+    def notification_type(self, keyword: Any, _equals: str, value: Any) -> _Prop:
+        text = _unquote_string(value) if value.type == "STRING" else str(value)
+        return _Prop("TYPE", text, keyword.start_pos)
+
+    def notification_enabled(self, keyword: Any, _equals: str, value: bool) -> _Prop:
+        return _Prop("ENABLED", value, keyword.start_pos)
+
+    def notification_webhook(self, keyword: Any, _equals: str, options: ast.WebhookOptions) -> _Prop:
+        return _Prop("WEBHOOK", options, keyword.start_pos)
+
+    def notification_comment(self, keyword: Any, _equals: str, text: str) -> _Prop:
+        return _Prop("COMMENT", _unquote_string(text), keyword.start_pos)
+
+    def webhook(self, *options: Any) -> ast.WebhookOptions:
+        return tuple(self._options(options[:-1]).items())  # the last child is the closing parenthesis
+
+    def webhook_option(self, keyword: Any, _equals: str, value: str) -> _Prop:
+        return _Prop(keyword.lower(), _unquote_string(value), keyword.start_pos)
+
+    def integration_kind(self) -> None:
+        return None
+
+    def drop_notification(self, _kind: None, if_exists: bool | None,
+                          name: ast.Ident) -> ast.DropNotificationIntegration:
+        return ast.DropNotificationIntegration(name, if_exists=bool(if_exists))
+
+    def describe_notification(self, _kind: None, name: ast.Ident) -> ast.DescribeNotificationIntegration:
+        return ast.DescribeNotificationIntegration(name)
+
+    def show_notifications(self, like: str | None) -> ast.ShowNotificationIntegrations:
+        return ast.ShowNotificationIntegrations(like)
+
+    def task_dependents_enable(self, name: ast.QualifiedName, _close: str) -> ast.TaskDependentsEnable:
+        return ast.TaskDependentsEnable(name)
+
     # condition expressions
     def not_op(self, operand: ast.Expr) -> ast.UnaryOp:
         return ast.UnaryOp("NOT", operand)
@@ -605,6 +759,57 @@ for _rule, _op in (("or_op", "OR"), ("and_op", "AND"), ("eq", "="), ("ne", "!=")
                    ("le", "<="), ("gt", ">"), ("ge", ">="), ("like", "LIKE"), ("ilike", "ILIKE"),
                    ("concat_op", "||"), ("add", "+"), ("sub", "-"), ("mul", "*"), ("div", "/")):
     setattr(_CommandBuilder, _rule, _binary(_op))
+
+
+def _unsupported_source(kind: str) -> Any:
+    def build(self: _CommandBuilder, _name: ast.QualifiedName) -> ast.QualifiedName:
+        raise CompilationError(f"Unsupported SQL: streams on {kind}", code="002040")
+    return build
+
+
+for _rule, _kind in (("on_view", "views"), ("on_external_table", "external tables"), ("on_stage", "stages"),
+                     ("on_event_table", "event tables")):
+    setattr(_CommandBuilder, _rule, _unsupported_source(_kind))
+
+
+# ---------------------------------------------------------------- AT | BEFORE values
+_NOT_CONSTANT = object()
+_TIMESTAMP_FUNCTIONS = frozenset({"TO_TIMESTAMP", "TO_TIMESTAMP_LTZ", "TO_TIMESTAMP_NTZ", "TO_TIMESTAMP_TZ"})
+# The Python types each AT | BEFORE kind takes, and how the refusal describes them.
+_POINT_VALUES: dict[str, tuple[tuple[type, ...], str]] = {
+    "STREAM": ((str,), "a stream name"), "TIMESTAMP": ((str, int, float), "a timestamp string or number"),
+    "OFFSET": ((int, float), "a number of seconds"), "STATEMENT": ((str,), "a query id string"),
+    "SNAPSHOT": ((str,), "a snapshot id string"),
+}
+
+
+def _constant(expr: ast.Expr) -> Any:
+    """Fold an AT | BEFORE value to a Python constant, or `_NOT_CONSTANT`; casts keep their operand."""
+    if isinstance(expr, ast.Literal):
+        return expr.value
+    if isinstance(expr, ast.Cast):
+        return _constant(expr.operand)
+    if isinstance(expr, ast.FuncCall) and expr.name in _TIMESTAMP_FUNCTIONS and len(expr.args) == 1:
+        return _constant(expr.args[0])
+    if isinstance(expr, ast.UnaryOp) and expr.op == "-":
+        value = _constant(expr.operand)
+        return -value if _is_number(value) else _NOT_CONSTANT
+    if isinstance(expr, ast.BinaryOp) and expr.op in _ARITHMETIC:
+        left, right = _constant(expr.left), _constant(expr.right)
+        if not (_is_number(left) and _is_number(right)) or (expr.op == "/" and right == 0):
+            return _NOT_CONSTANT
+        if expr.op == "/" and type(left) is type(right) is int and left % right == 0:
+            return left // right  # `-600 / 2` stays a whole number of seconds
+        return _ARITHMETIC[expr.op](left, right)
+    return _NOT_CONSTANT
+
+
+_ARITHMETIC = {"+": operator.add, "-": operator.sub, "*": operator.mul, "/": operator.truediv}
+
+
+def _is_number(value: Any) -> bool:
+    return type(value) in (int, float)
+
 
 # How each known task property's value is read; every other name is a session parameter.
 _PROPERTY_KINDS = {

@@ -58,6 +58,9 @@ class Interpreter:
             from taskshell.grammar.parser import parse
 
             command = parse(text)
+            if type(command).__name__ not in _HANDLERS:
+                raise CompilationError(f"Unsupported SQL: {type(command).__name__} is not available yet.",
+                                       code="002040")
             module, function = _HANDLERS[type(command).__name__]
             handler = getattr(import_module(f"taskshell.interpreter.{module}"), function)
             result = handler(self, command)
@@ -76,6 +79,10 @@ class Interpreter:
         self._runner.dialect = self.session.dialect
         self._runner.timezone = self.session.timezone
         return self._runner
+
+    def interrupt(self) -> None:
+        """Abort the statement running on the session's connection (from any thread)."""
+        self.session.conn.interrupt()
 
     def close(self) -> None:
         if self._runner is not None:
