@@ -105,6 +105,16 @@ def script(args: argparse.Namespace) -> None:
     print("  ".join(parts), flush=True)
 
 
+# the scheduler's cases live beside this file
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import bench_scheduler  # noqa: E402
+
+for _case in bench_scheduler.CASES:
+    case(_case)
+case(__import__("bench_prompt").prompt)  # the interactive prompt's case
+case(__import__("bench_streams").cdc)  # change capture and stream consumption
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("cases", nargs="*", help="cases to run (default: all)")

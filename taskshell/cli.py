@@ -46,6 +46,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["worker"]:
+        return _worker(argv[1:])
+    if argv[:1] == ["webhook-listen"]:
+        from taskshell.notify.listener import main as listen
+
+        return listen(argv[1:])
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
@@ -81,15 +87,90 @@ def main(argv: list[str] | None = None) -> int:
     from taskshell.interpreter.session import Session
 
     interpreter = Interpreter(Session(catalog=catalog, clock=clock, dialect=args.dialect))
+    scheduler = None if args.no_scheduler else _start_scheduler(interpreter)
+    notifier = None
+    if scheduler is not None:
+        from taskshell.notify.notifier import start_notifier
+
+        notifier = start_notifier(catalog, clock, scheduler.runner)  # type: ignore[attr-defined]
     try:
         if args.command or args.file or not sys.stdin.isatty():
             return _run_script(interpreter, args)
         from taskshell.shell.app import run_interactive
 
-        return run_interactive(interpreter, fmt=args.format)
+        # --format given on the command line wins over the config file's default
+        chosen = any(a.startswith("--fo") for a in argv)
+        return run_interactive(interpreter, fmt=args.format if chosen else None)
     finally:
+        if scheduler is not None:
+            # runs still going when the script ends are cancelled, never left EXECUTING
+            scheduler.stop()
+        if notifier is not None:
+            notifier.stop()  # delivers what is due for a moment; the rest waits for the next process
         interpreter.close()
         catalog.close()
+
+
+def _start_scheduler(interpreter: object) -> object:
+    from taskshell.scheduler.scheduler import Scheduler
+
+    session = interpreter.session  # type: ignore[attr-defined]
+    scheduler = Scheduler(session.catalog, session.clock, dialect=session.dialect, timezone=session.timezone)
+    scheduler.start()
+    interpreter.attach_scheduler(scheduler)  # type: ignore[attr-defined]
+    return scheduler
+
+
+WORKER_GRACE_SECONDS = 5.0
+
+
+def _worker(argv: list[str]) -> int:
+    """`taskshell worker [CATALOG]`: a headless scheduler until Ctrl-C or SIGTERM."""
+    import os
+    import signal
+    import threading
+
+    parser = argparse.ArgumentParser(prog="taskshell worker",
+                                     description="Run the scheduler without a prompt until Ctrl-C or SIGTERM.")
+    parser.add_argument("catalog", nargs="?", metavar="CATALOG", help="catalog file (default as for taskshell)")
+    parser.add_argument("--dialect", choices=("snowflake", "databend"), default="snowflake")
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:
+        return int(exc.code or 0)
+
+    from taskshell.catalog.db import Catalog, default_catalog_path
+    from taskshell.scheduler.clock import RealClock
+    from taskshell.scheduler.scheduler import Scheduler
+
+    path = args.catalog or default_catalog_path()
+    try:
+        catalog = Catalog(path)
+    except Exception as exc:  # OSError, sqlite3.DatabaseError, a newer schema
+        print(f"taskshell: cannot open catalog {path}: {exc}", file=sys.stderr)
+        return ExitCode.USAGE
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda _signum, _frame: stop.set())
+    timezone = "UTC" if args.dialect == "databend" else "America/Los_Angeles"
+    scheduler = Scheduler(catalog, RealClock(), dialect=args.dialect, timezone=timezone)
+    scheduler.start()
+    from taskshell.notify.notifier import start_notifier
+
+    notifier = start_notifier(catalog, scheduler.clock, scheduler.runner)
+    print(f"taskshell worker: scheduling tasks of {catalog.display_path} (Ctrl-C or SIGTERM stops)",
+          file=sys.stderr, flush=True)
+    try:
+        while not stop.wait(0.5):
+            pass
+    except KeyboardInterrupt:
+        pass
+    finally:
+        grace = float(os.environ.get("TASKSHELL_WORKER_GRACE_SECONDS", WORKER_GRACE_SECONDS))
+        scheduler.stop(grace_seconds=grace)
+        notifier.stop()
+        catalog.close()
+    print("taskshell worker: stopped", file=sys.stderr, flush=True)
+    return ExitCode.OK
 
 
 def _run_script(interpreter: object, args: argparse.Namespace) -> int:

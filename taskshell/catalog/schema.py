@@ -109,6 +109,124 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX _ts_task_runs_by_name ON _ts_task_runs(name, scheduled_time);
     CREATE INDEX _ts_task_runs_by_run ON _ts_task_runs(run_id, task_id);
     """,
+    # 2: the scheduler: graph runs (claimed by a unique key), the processes that run them, and the
+    # graph run each task run belongs to
+    """
+    ALTER TABLE _ts_task_runs ADD COLUMN graph_run_id INTEGER;
+    CREATE UNIQUE INDEX _ts_task_runs_once_per_graph_run ON _ts_task_runs(graph_run_id, task_id)
+        WHERE graph_run_id IS NOT NULL;
+    CREATE INDEX _ts_task_runs_by_owner ON _ts_task_runs(claimed_by, state);
+
+    CREATE TABLE _ts_graph_runs (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        claim_key TEXT UNIQUE,
+        root_task_id INTEGER NOT NULL,
+        root_uuid TEXT NOT NULL,
+        root_name TEXT NOT NULL COLLATE NOCASE,
+        database_name TEXT NOT NULL,
+        schema_name TEXT NOT NULL,
+        state TEXT NOT NULL,
+        scheduled_from TEXT NOT NULL,
+        scheduled_time INTEGER NOT NULL,
+        query_start_time INTEGER,
+        completed_time INTEGER,
+        graph_version INTEGER NOT NULL,
+        run_id INTEGER NOT NULL,
+        attempt_number INTEGER NOT NULL DEFAULT 1,
+        config TEXT,
+        first_error_task_name TEXT,
+        first_error_code TEXT,
+        first_error_message TEXT,
+        claimed_by TEXT
+    );
+    CREATE INDEX _ts_graph_runs_by_root ON _ts_graph_runs(root_task_id, state);
+    CREATE INDEX _ts_graph_runs_by_completion ON _ts_graph_runs(completed_time);
+    CREATE INDEX _ts_graph_runs_by_owner ON _ts_graph_runs(claimed_by, state);
+
+    CREATE TABLE _ts_processes (
+        id TEXT PRIMARY KEY,
+        pid INTEGER NOT NULL,
+        started_at INTEGER NOT NULL,
+        heartbeat_at INTEGER NOT NULL,
+        heartbeat_ms INTEGER
+    );
+    """,
+    # 3: notification integrations, the outbox of messages to deliver and every delivery attempt.
+    # next_attempt_at and claimed_until are wall-clock times: the network runs on real time.
+    """
+    CREATE TABLE _ts_notification_integrations (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        name TEXT NOT NULL UNIQUE COLLATE NOCASE,
+        type TEXT NOT NULL,
+        enabled INTEGER NOT NULL,
+        url TEXT,
+        method TEXT NOT NULL DEFAULT 'GET',
+        authorization_header TEXT NOT NULL DEFAULT '',
+        comment TEXT,
+        owner TEXT,
+        created_on INTEGER NOT NULL
+    );
+
+    CREATE TABLE _ts_notifications (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        message_id TEXT NOT NULL UNIQUE,
+        created_on INTEGER NOT NULL,
+        message_source TEXT NOT NULL DEFAULT 'webhook',
+        message_type TEXT NOT NULL,
+        integration_name TEXT NOT NULL COLLATE NOCASE,
+        message TEXT NOT NULL,
+        task_run_seq INTEGER,
+        status TEXT NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at INTEGER,
+        claimed_by TEXT,
+        claimed_until INTEGER,
+        processed INTEGER,
+        error_message TEXT
+    );
+    CREATE INDEX _ts_notifications_due ON _ts_notifications(status, next_attempt_at);
+
+    CREATE TABLE _ts_notification_attempts (
+        notification_id INTEGER NOT NULL REFERENCES _ts_notifications(id) ON DELETE CASCADE,
+        attempt INTEGER NOT NULL,
+        processed INTEGER NOT NULL,
+        status TEXT NOT NULL,
+        http_status INTEGER,
+        error_message TEXT,
+        PRIMARY KEY (notification_id, attempt)
+    );
+    """,
+    # 4: streams: tracked tables (their change logs and triggers are named by `gen`), streams with
+    # their consumed position in that log, and a two-row BOOLEAN table that gives computed flags a
+    # declared type
+    """
+    CREATE TABLE _ts_tracked (
+        gen INTEGER PRIMARY KEY AUTOINCREMENT,
+        table_name TEXT NOT NULL COLLATE NOCASE,
+        explicit INTEGER NOT NULL DEFAULT 0,
+        created_on INTEGER NOT NULL
+    );
+
+    CREATE TABLE _ts_streams (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        name TEXT NOT NULL UNIQUE COLLATE NOCASE,
+        database_name TEXT NOT NULL,
+        schema_name TEXT NOT NULL,
+        owner TEXT NOT NULL,
+        comment TEXT,
+        table_name TEXT NOT NULL,
+        gen INTEGER NOT NULL,
+        mode TEXT NOT NULL,
+        flavour TEXT NOT NULL,
+        consumed_seq INTEGER NOT NULL,
+        initial_rows INTEGER NOT NULL DEFAULT 0,
+        created_on INTEGER NOT NULL
+    );
+    CREATE INDEX _ts_streams_by_gen ON _ts_streams(gen, consumed_seq);
+
+    CREATE TABLE _ts_flags (k INTEGER PRIMARY KEY, v BOOLEAN NOT NULL);
+    INSERT INTO _ts_flags(k, v) VALUES (0, 0), (1, 1);
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

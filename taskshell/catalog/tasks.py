@@ -170,3 +170,31 @@ def bump_graph_version(conn: sqlite3.Connection, task_id: int) -> None:
     """Any change to a graph's shape or a member's definition counts as a new graph version."""
     for root in roots_of(conn, task_id):
         conn.execute("UPDATE _ts_tasks SET graph_version = graph_version + 1 WHERE id = ?", (root.id,))
+
+
+def enable_dependents(conn: sqlite3.Connection, name: str, now_us: int) -> list[str]:
+    """SYSTEM$TASK_DEPENDENTS_ENABLE: resume a task, every task after it, and its finalizer."""
+    task = get_by_name(conn, name)
+    if task is None:
+        return []
+    ids = [task.id, *descendants(conn, task.id)]
+    finalizer = finalizer_of(conn, task.id)
+    if finalizer is not None:
+        ids.append(finalizer.id)
+    marks = ", ".join("?" for _ in ids)
+    conn.execute(f"UPDATE _ts_tasks SET state = 'started', resumed_on = ? WHERE state != 'started'"
+                 f" AND id IN ({marks})", (now_us, *ids))
+    return [t.name for t in (get_by_id(conn, i) for i in ids) if t]
+
+
+def predecessor_map(conn: sqlite3.Connection, task_ids: list[int]) -> dict[int, list[int]]:
+    """task id → its predecessors' ids in AFTER order, for the given tasks."""
+    out: dict[int, list[int]] = {t: [] for t in task_ids}
+    if not task_ids:
+        return out
+    marks = ", ".join("?" for _ in task_ids)
+    for task_id, pred in conn.execute(
+            f"SELECT task_id, predecessor_id FROM _ts_task_predecessors WHERE task_id IN ({marks})"
+            " ORDER BY task_id, position", task_ids):
+        out[task_id].append(pred)
+    return out

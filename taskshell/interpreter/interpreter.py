@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING
 from taskshell.catalog.db import savepoint, write_transaction
 from taskshell.catalog.execute import run_steps
 from taskshell.catalog.schema import RESERVED_PREFIX
+from taskshell.catalog.streams import sync_tracking
+from taskshell.catalog.streams import unpin as unpin_streams
 from taskshell.errors import CompilationError, TaskshellError
 from taskshell.grammar.router import is_owned
 from taskshell.interpreter.result import Result
@@ -19,6 +21,7 @@ from taskshell.translate.translator import translate
 
 if TYPE_CHECKING:
     from taskshell.scheduler.runs import TaskRunner
+    from taskshell.scheduler.scheduler import Scheduler
 
 _READ_KINDS = ("select", "show_tables", "describe_table")
 _DDL_KINDS = ("create_table", "ctas", "drop_table", "alter_table", "create_view", "drop_view")
@@ -43,17 +46,42 @@ _HANDLERS = {
     "DropWarehouse": ("warehouses", "drop_warehouse"),
     "ShowWarehouses": ("warehouses", "show_warehouses"),
     "UseWarehouse": ("warehouses", "use_warehouse"),
+    "CreateStream": ("streams", "create_stream"),
+    "DropStream": ("streams", "drop_stream"),
+    "DescribeStream": ("streams", "describe_stream"),
+    "ShowStreams": ("streams", "show_streams"),
+    "SetChangeTracking": ("streams", "set_change_tracking"),
+    "TaskDependentsEnable": ("tasks", "task_dependents_enable"),
+    "CreateNotificationIntegration": ("integrations", "create_integration"),
+    "AlterNotificationIntegration": ("integrations", "alter_integration"),
+    "DropNotificationIntegration": ("integrations", "drop_integration"),
+    "DescribeNotificationIntegration": ("integrations", "describe_integration"),
+    "ShowNotificationIntegrations": ("integrations", "show_integrations"),
 }
 
 
 class Interpreter:
     def __init__(self, session: Session) -> None:
         self.session = session
-        self._runner: TaskRunner | None = None
+        # The process's background scheduler (None with --no-scheduler); the shell reads its
+        # `bus` and `status()`.
+        self.scheduler: Scheduler | None = None
+        self._engine: Scheduler | None = None
+
+    def attach_scheduler(self, scheduler: Scheduler) -> None:
+        """Use a started scheduler: EXECUTE TASK runs through it, and on a virtual clock SYSTEM$WAIT
+        lets the work due meanwhile run before it returns."""
+        self.scheduler = scheduler
+        from taskshell.notify.outbox import attach
+
+        attach(scheduler.runner)  # failed runs queue their notifications in their own commit
+        if scheduler.virtual:
+            self.session.env.wait = scheduler.advance
 
     def execute(self, text: str) -> Result:
         """Run one statement (no trailing ';')."""
         started = time.perf_counter()
+        self.session.env.deferred.clear()
         if is_owned(text):
             from taskshell.grammar.parser import parse
 
@@ -64,29 +92,52 @@ class Interpreter:
             module, function = _HANDLERS[type(command).__name__]
             handler = getattr(import_module(f"taskshell.interpreter.{module}"), function)
             result = handler(self, command)
+            if self.scheduler is not None:
+                self.scheduler.notify_changed()
         else:
             result = self._run_sql(text)
+            if self.session.env.deferred:
+                self._apply_deferred()
         return Result(result.columns, result.rows, result.status, result.notices,
                       elapsed=time.perf_counter() - started)
 
+    def _apply_deferred(self) -> None:
+        actions = list(self.session.env.deferred)
+        self.session.env.deferred.clear()
+        with self.atomic():
+            for action in actions:
+                action(self.session.conn)
+        if self.scheduler is not None:
+            self.scheduler.notify_changed()
+
+    @property
+    def executor(self) -> Scheduler:
+        """What runs task graphs for EXECUTE TASK: the scheduler, else a private one that never
+        schedules anything by itself."""
+        if self.scheduler is not None:
+            return self.scheduler
+        if self._engine is None:
+            from taskshell.notify.outbox import attach
+            from taskshell.scheduler.scheduler import Scheduler
+
+            self._engine = Scheduler(self.session.catalog, self.session.clock)
+            attach(self._engine.runner)
+        self._engine.runner.dialect = self.session.dialect
+        self._engine.runner.timezone = self.session.timezone
+        return self._engine
+
     @property
     def runner(self) -> TaskRunner:
-        """Runs task bodies on a connection of its own, with the session's defaults."""
-        if self._runner is None:
-            from taskshell.scheduler.runs import TaskRunner
-
-            self._runner = TaskRunner(self.session.catalog, self.session.clock)
-        self._runner.dialect = self.session.dialect
-        self._runner.timezone = self.session.timezone
-        return self._runner
+        """Runs task bodies on connections of its own (its `on_finished` hooks see every run)."""
+        return self.executor.runner
 
     def interrupt(self) -> None:
         """Abort the statement running on the session's connection (from any thread)."""
         self.session.conn.interrupt()
 
     def close(self) -> None:
-        if self._runner is not None:
-            self._runner.close()
+        if self._engine is not None:
+            self._engine.stop()
         self.session.close()
 
     def now_us(self) -> int:
@@ -101,6 +152,8 @@ class Interpreter:
             with savepoint(conn):
                 yield
         else:
+            if self.scheduler is not None:
+                self.scheduler.before_session_write()
             with write_transaction(conn):
                 yield
 
@@ -117,14 +170,18 @@ class Interpreter:
         if kind == "begin":
             if session.user_transaction:
                 return Result.of_status(_DONE, notices=("A transaction is already open; BEGIN ignored.",))
+            if self.scheduler is not None:
+                self.scheduler.before_session_write()
             session.conn.execute("BEGIN IMMEDIATE")
             session.user_transaction = True
             return Result.of_status(_DONE)
         if kind in ("commit", "rollback"):
             if session.user_transaction:
                 session.user_transaction = False
+                session.streams.invalidate()
                 if session.conn.in_transaction:
                     session.conn.execute(kind.upper())
+                unpin_streams(session.conn)
             return Result.of_status(_DONE)
         if kind in _DDL_KINDS and translation.object_name and \
                 translation.object_name.lower().startswith(RESERVED_PREFIX):
@@ -135,6 +192,9 @@ class Interpreter:
             return Result(outcome.columns, tuple(outcome.rows))
         with self.atomic():
             outcome = run_steps(session.conn, translation.steps)
+            if kind in _DDL_KINDS:
+                sync_tracking(session.conn)  # change tracking follows the table's columns
+                session.streams.invalidate()
         if translation.status:
             return Result.of_status(translation.status)
         if outcome.counts or kind in ("insert", "update", "delete", "merge"):

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from taskshell.catalog.db import Catalog
+from taskshell.catalog.streams import StreamCache
 from taskshell.errors import CompilationError
 from taskshell.scheduler import sqlenv
 from taskshell.scheduler.clock import Clock
@@ -48,6 +49,7 @@ class Session:
     conn: sqlite3.Connection = field(init=False)
     env: sqlenv.SqlEnv = field(init=False)
     user_transaction: bool = False
+    streams: StreamCache = field(init=False, default_factory=StreamCache)
 
     def __post_init__(self) -> None:
         self.dialect = check_dialect(self.dialect)
@@ -69,7 +71,8 @@ class Session:
 
     def context(self) -> TranslateContext:
         return TranslateContext(now=self.clock.now(), timezone=self.timezone, dialect=self.dialect,
-                                database=self.database, schema=self.schema, role=self.role)
+                                database=self.database, schema=self.schema, role=self.role,
+                                streams=self.streams.get(self.conn), in_transaction=self.user_transaction)
 
     def normalize(self, ident: Ident) -> str:
         """Unquoted names fold to upper case in Snowflake and lower case in Databend."""

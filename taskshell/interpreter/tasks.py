@@ -11,10 +11,10 @@ from taskshell.catalog.tasks import TaskRecord
 from taskshell.errors import GRAPH_NOT_SUSPENDED, CompilationError, TaskshellError
 from taskshell.grammar import ast
 from taskshell.grammar.body import body_statements
+from taskshell.interpreter.integrations import missing_integration_notices
 from taskshell.interpreter.result import Result
 from taskshell.interpreter.session import check_dialect, check_timezone
 from taskshell.scheduler import schedule as schedules
-from taskshell.scheduler.runs import RunRequest
 from taskshell.translate.system_relations import sql_literal, tasks_sql
 from taskshell.translate.translator import translate
 
@@ -53,6 +53,15 @@ _UNSETTABLE = {
     "USER_TASK_MANAGED_INITIAL_WAREHOUSE_SIZE": "managed_warehouse_size",
 }
 _OVERLAP_POLICIES = ("NO_OVERLAP", "ALLOW_CHILD_OVERLAP", "ALLOW_ALL_OVERLAP")
+_TASK_IDS = uuid.UUID("0e7c2f4a-9b1d-4e3f-8a6c-5d2b7f1e9c40")
+
+
+def _new_uuid(interp: Interpreter, name: str) -> str:
+    """A task's id; on a virtual clock it is derived from what the script did, so output repeats."""
+    if not interp.session.clock.virtual:
+        return str(uuid.uuid4())
+    row = interp.session.conn.execute("SELECT seq FROM sqlite_sequence WHERE name = '_ts_tasks'").fetchone()
+    return str(uuid.uuid5(_TASK_IDS, f"{name}|{interp.now_us()}|{row[0] if row else 0}"))
 
 
 # ---------------------------------------------------------------- names and errors
@@ -277,16 +286,17 @@ def create_task(interp: Interpreter, cmd: ast.CreateTask) -> Result:
                 values.pop("created_on")
             blank.update(values)
             if cmd.or_replace:
-                blank["uuid"] = str(uuid.uuid4())
+                blank["uuid"] = _new_uuid(interp, name)
             rows.update(conn, existing.id, **blank)
             task_id = existing.id
         else:
-            values.update(uuid=str(uuid.uuid4()), state="suspended")
+            values.update(uuid=_new_uuid(interp, name), state="suspended")
             task_id = rows.insert(conn, values)
         rows.set_predecessors(conn, task_id, [p.id for p in preds])
         if cmd.or_alter or preds:
             rows.bump_graph_version(conn, task_id)
-    return Result.of_status(f"Task {name} successfully created.")
+    return Result.of_status(f"Task {name} successfully created.",
+                            notices=missing_integration_notices(conn, cmd.props))
 
 
 # ---------------------------------------------------------------- ALTER
@@ -319,7 +329,7 @@ def alter_task(interp: Interpreter, cmd: ast.AlterTask) -> Result:
         changes["last_committed_on"] = now
         rows.update(conn, task.id, **changes)
         rows.bump_graph_version(conn, task.id)
-    return Result.of_status(DONE)
+    return Result.of_status(DONE, notices=missing_integration_notices(conn, getattr(action, "props", None)))
 
 
 def _alter_changes(interp: Interpreter, task: TaskRecord, action: ast.AlterTaskAction) -> dict[str, Any]:
@@ -405,6 +415,7 @@ def drop_task(interp: Interpreter, cmd: ast.DropTask) -> Result:
             " 'Task was dropped while the run was in progress.' WHERE task_id = ? AND state IN"
             " ('EXECUTING', 'SCHEDULED')", (now, task.id))
         rows.delete(conn, task.id)
+    interp.executor.cancel_task(task.id)
     return Result.of_status(f"{task.name} successfully dropped.")
 
 
@@ -442,6 +453,7 @@ def show_tasks(interp: Interpreter, cmd: ast.ShowTasks) -> Result:
 
 # ---------------------------------------------------------------- EXECUTE TASK
 def execute_task(interp: Interpreter, cmd: ast.ExecuteTask) -> Result:
+    """Run a root's graph now, as a scheduled run would; returns when the graph run has ended."""
     session = interp.session
     conn = session.conn
     task = _lookup(interp, cmd.name, "execute")
@@ -451,33 +463,54 @@ def execute_task(interp: Interpreter, cmd: ast.ExecuteTask) -> Result:
             code="091085")
     if session.user_transaction:
         raise CompilationError("EXECUTE TASK cannot run inside an open transaction; COMMIT or ROLLBACK first.")
-    now = session.clock.now()
-    attempt, run_id, scheduled_from = 1, int(now.timestamp() * 1000), "EXECUTE TASK"
-    if cmd.retry_last:
-        last = conn.execute(
-            "SELECT run_id, state, graph_version, attempt_number FROM _ts_task_runs"
-            " WHERE task_id = ? AND state NOT IN ('SCHEDULED', 'SKIPPED') ORDER BY seq DESC LIMIT 1",
-            (task.id,)).fetchone()
-        if not last or last[1] not in ("FAILED", "CANCELLED", "FAILED_AND_AUTO_SUSPENDED"):
-            raise CompilationError(
-                f"Cannot perform RETRY LAST on task {task.name}: its last graph run did not fail.",
-                code="091427")
-        if last[2] != task.graph_version:
-            raise CompilationError(
-                f"Cannot perform RETRY LAST on task {task.name}: the task graph was modified after the "
-                "failed run.", code="091428")
-        run_id, attempt, scheduled_from = last[0], last[3] + 1, "RETRY"
     if cmd.using_config is not None:
         try:
             json.loads(cmd.using_config)
         except ValueError:
             raise CompilationError(f"Invalid CONFIG: {cmd.using_config!r} is not valid JSON.") from None
-        task = task.with_changes(config=cmd.using_config)
-    outcome = interp.runner.run(RunRequest(task=task, root=task, scheduled_time=now,
-                                           scheduled_from=scheduled_from, run_id=run_id,
-                                           graph_version=task.graph_version, attempt=attempt))
-    notices: tuple[str, ...] = ()
-    if not outcome.succeeded:
-        detail = f": {outcome.error_message}" if outcome.error_message else ""
-        notices = (f"Task {task.name} run {outcome.state}{detail}",)
-    return Result.of_status(f"Task {task.name} is scheduled to run immediately.", notices=notices)
+    engine = interp.executor
+    previous: dict[int, tuple[str, str | None]] | None = None
+    with interp.atomic():
+        attempt, run_id, scheduled_from = 1, int(session.clock.now().timestamp() * 1000), "EXECUTE TASK"
+        if cmd.retry_last:
+            run_id, attempt, previous = _last_failed_graph_run(interp, task)
+            scheduled_from = "RETRY"
+        run = engine.begin_graph(conn, task, scheduled_from, run_id, attempt, cmd.using_config)
+    final = engine.run_graph(run, previous)
+    notices: list[str] = []
+    outcome = final.outcomes.get(task.id)
+    state = getattr(outcome, "state", "SUCCEEDED")
+    if state != "SUCCEEDED":
+        message = getattr(outcome, "error_message", None)
+        notices.append(f"Task {task.name} run {state}" + (f": {message}" if message else ""))
+    elif final.state not in ("SUCCEEDED", None) and final.failures:
+        name, _code, message = final.failures[0]
+        notices.append(f"Task graph {task.name} run {final.state}: task {name} failed: {message}")
+    return Result.of_status(f"Task {task.name} is scheduled to run immediately.", notices=tuple(notices))
+
+
+def _last_failed_graph_run(interp: Interpreter, task: TaskRecord) -> tuple[int, int, dict[int, tuple[str, str | None]]]:
+    """RETRY LAST: the last graph run of the root, which must have failed on the current graph."""
+    conn = interp.session.conn
+    last = conn.execute(
+        "SELECT id, run_id, state, graph_version, attempt_number FROM _ts_graph_runs"
+        " WHERE root_task_id = ? AND state NOT IN ('SKIPPED', 'EXECUTING') ORDER BY id DESC LIMIT 1",
+        (task.id,)).fetchone()
+    if not last or last[2] not in ("FAILED", "CANCELLED"):
+        raise CompilationError(
+            f"Cannot perform RETRY LAST on task {task.name}: its last graph run did not fail.", code="091427")
+    if last[3] != task.graph_version:
+        raise CompilationError(
+            f"Cannot perform RETRY LAST on task {task.name}: the task graph was modified after the "
+            "failed run.", code="091428")
+    previous = {task_id: (state, value) for task_id, state, value in conn.execute(
+        "SELECT task_id, state, return_value FROM _ts_task_runs WHERE graph_run_id = ?", (last[0],))}
+    return last[1], last[4] + 1, previous
+
+
+# ---------------------------------------------------------------- CALL TASK_DEPENDENTS_ENABLE
+def task_dependents_enable(interp: Interpreter, cmd: ast.TaskDependentsEnable) -> Result:
+    with interp.atomic():
+        task = _lookup(interp, cmd.name, "enable")
+        rows.enable_dependents(interp.session.conn, task.name, interp.now_us())
+    return Result.of_status(DONE)

@@ -1,7 +1,12 @@
-"""One task run: WHEN, the body in its own transaction, and the history row.
+"""One task run: WHEN, a warehouse slot, the body in its own transaction, and the history row.
 
-A run's DML and its SUCCEEDED history row commit in one transaction; a failing body rolls back
-whole and the run is recorded FAILED with the error's code and text.
+A run's DML and its SUCCEEDED history row commit in one transaction; a failing, timed-out or
+cancelled body rolls back whole and the run is recorded FAILED or CANCELLED with the error's code
+and text. Every state change of a run row is conditional on the row still being EXECUTING and ours:
+DROP TASK and the expiry of a silent process may have decided its fate first.
+
+`TaskRunner.on_finished` hooks run inside the transaction that records a run's final state, so a row
+they write (a notification to send, a stream offset) commits with the run or not at all.
 """
 
 from __future__ import annotations
@@ -9,27 +14,40 @@ from __future__ import annotations
 import sqlite3
 import threading
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from taskshell.catalog import tasks as task_rows
-from taskshell.catalog.db import Catalog, write_transaction
+from taskshell.catalog.db import Catalog
 from taskshell.catalog.execute import run_steps
+from taskshell.catalog.functions import translate_sqlite_error
+from taskshell.catalog.streams import read_streams
 from taskshell.catalog.tasks import TaskRecord
 from taskshell.errors import CONDITION_FALSE, TaskshellError
 from taskshell.grammar.body import body_statements
-from taskshell.scheduler import sqlenv
+from taskshell.scheduler import events, sqlenv
 from taskshell.scheduler.clock import Clock
+from taskshell.scheduler.runtime import RunCancelled, RunControl, Runtime, make_runtime
 from taskshell.translate.context import TranslateContext
 from taskshell.translate.translator import translate
 
 CONDITION_FALSE_MESSAGE = "Conditional expression for task evaluated to false."
 DEFAULT_SUSPEND_AFTER = {"snowflake": 10, "databend": 0}
+DEFAULT_TIMEOUT_MS = {"snowflake": 3_600_000, "databend": None}
+TIMEOUT_CODE = "000630"
 SNOWFLAKE_DATABASE = "TASKSHELL"
+_READ_KINDS = ("select", "show_tables", "describe_table")
+_QUERY_IDS = uuid.UUID("6f1c5b8e-3d2a-4c6b-9a57-2b4f0e8d1c3a")
 
 
 def us(instant: datetime) -> int:
     return int(instant.timestamp() * 1_000_000)
+
+
+def timeout_message(timeout_ms: int) -> str:
+    return (f"Task run reached its USER_TASK_TIMEOUT_MS of {timeout_ms} ms and was canceled; "
+            "its changes were rolled back.")
 
 
 @dataclass(frozen=True)
@@ -38,94 +56,212 @@ class RunRequest:
     root: TaskRecord
     scheduled_time: datetime
     scheduled_from: str  # 'SCHEDULE' | 'EXECUTE TASK' | 'RETRY'
-    run_id: int  # the graph run's id: epoch milliseconds of its original scheduled time
+    run_id: int  # the graph run group's id: epoch milliseconds of its original scheduled time
     graph_version: int
     attempt: int = 1
+    graph_run_id: int | None = None
+    predecessor_values: tuple[tuple[str, str | None], ...] = ()
 
 
 @dataclass(frozen=True)
 class RunOutcome:
-    state: str  # SUCCEEDED | FAILED | FAILED_AND_AUTO_SUSPENDED | SKIPPED
-    seq: int
+    state: str  # SUCCEEDED | FAILED | FAILED_AND_AUTO_SUSPENDED | SKIPPED | CANCELLED
+    seq: int | None
     query_id: str | None
     error_code: str | None = None
     error_message: str | None = None
     return_value: str | None = None
+    completed: datetime | None = None
 
     @property
     def succeeded(self) -> bool:
         return self.state == "SUCCEEDED"
 
 
+@dataclass(frozen=True)
+class FinishedRun:
+    """A run's final row, as handed to `on_finished` hooks inside the recording transaction."""
+
+    seq: int
+    task: str
+    task_id: int
+    root: str
+    root_task_id: str
+    state: str
+    error_code: str | None
+    error_message: str | None
+    scheduled_time: datetime
+    query_start_time: datetime | None
+    completed_time: datetime
+    run_id: int
+    query_id: str | None
+    attempt: int
+    graph_run_id: int | None
+    scheduled_from: str
+    return_value: str | None
+
+
+FinishedHook = Callable[[sqlite3.Connection, FinishedRun], None]
+
+
+class _NotOurs(Exception):
+    """The run row was decided by someone else (DROP TASK, expiry) while the body ran."""
+
+
 class TaskRunner:
-    """Runs task bodies on connections of its own (one per thread)."""
+    """Runs task bodies on pooled connections of its own."""
 
     def __init__(self, catalog: Catalog, clock: Clock, dialect: str = "snowflake",
-                 timezone: str = "America/Los_Angeles") -> None:
+                 timezone: str = "America/Los_Angeles", runtime: Runtime | None = None,
+                 bus: events.EventBus | None = None) -> None:
         self.catalog = catalog
         self.clock = clock
         self.dialect = dialect
         self.timezone = timezone
-        self._local = threading.local()
+        self.runtime = runtime or make_runtime(clock)
+        self.bus = bus
+        self.on_finished: list[FinishedHook] = []
+        self._lock = threading.Lock()
+        self._idle: list[tuple[sqlite3.Connection, sqlenv.SqlEnv, list[str]]] = []
+        self._all: list[sqlite3.Connection] = []
+        self._lent: dict[int, tuple[sqlite3.Connection, sqlenv.SqlEnv, list[str]]] = {}
 
-    def _connection(self) -> tuple[sqlite3.Connection, sqlenv.SqlEnv]:
-        conn = getattr(self._local, "conn", None)
-        if conn is None:
-            env = sqlenv.SqlEnv(clock=self.clock, timezone=lambda: self._local.tz)
-            conn = self.catalog.connect()
-            sqlenv.install(conn, env)
-            self._local.conn, self._local.env = conn, env
-        return conn, self._local.env
+    # ------------------------------------------------------------------ connections
+    def _checkout(self) -> tuple[sqlite3.Connection, sqlenv.SqlEnv, list[str]]:
+        with self._lock:
+            if self._idle:
+                return self._idle.pop()
+        zone = [self.timezone]
+        env = sqlenv.SqlEnv(clock=self.clock, timezone=lambda: zone[0])
+        conn = self.catalog.connect()
+        self.runtime.prepare(conn)
+        sqlenv.install(conn, env)
+        with self._lock:
+            self._all.append(conn)
+        return conn, env, zone
+
+    def catalog_connection(self) -> sqlite3.Connection:
+        """A pooled connection for bookkeeping; give it back with `release_connection`."""
+        conn, env, zone = pair = self._checkout()
+        self._lent[id(conn)] = pair
+        return conn
+
+    def release_connection(self, conn: sqlite3.Connection) -> None:
+        pair = self._lent.pop(id(conn))
+        with self._lock:
+            self._idle.append(pair)
 
     def close(self) -> None:
-        conn = getattr(self._local, "conn", None)
-        if conn is not None:
+        with self._lock:
+            conns, self._all, self._idle = self._all, [], []
+        for conn in conns:
             conn.close()
-            self._local.conn = None
 
     # ------------------------------------------------------------------ a run
-    def run(self, req: RunRequest) -> RunOutcome:
-        conn, env = self._connection()
+    def run(self, req: RunRequest, control: RunControl | None = None) -> RunOutcome:
+        control = control or RunControl()
+        conn, env, zone = pair = self._checkout()
+        try:
+            return self._run(conn, env, zone, req, control)
+        finally:
+            env.task, env.wait = None, None
+            with self._lock:
+                self._idle.append(pair)
+
+    def _run(self, conn: sqlite3.Connection, env: sqlenv.SqlEnv, zone: list[str], req: RunRequest,
+             control: RunControl) -> RunOutcome:
         task = req.task
         params = task.params
-        self._local.tz = str(params.get("TIMEZONE") or self.timezone)
-        ctx = TranslateContext(now=self.clock.now(), timezone=self._local.tz,
-                               dialect=str(params.get("DIALECT") or self.dialect).lower(),
+        zone[0] = str(params.get("TIMEZONE") or self.timezone)
+        dialect = str(params.get("DIALECT") or self.dialect).lower()
+        ctx = TranslateContext(now=self.clock.now(), timezone=zone[0], dialect=dialect,
                                database=task.database_name, schema=task.schema_name,
-                               role=task.owner, in_task=True)
+                               role=task.owner, in_task=True, streams=read_streams(conn))
         env.task = sqlenv.TaskRunInfo(task_name=task.name, root_task_name=req.root.name,
                                       root_task_uuid=req.root.uuid, run_id=req.run_id,
-                                      scheduled_time=req.scheduled_time)
-        try:
-            if task.condition:
-                try:
-                    holds = self._condition_holds(conn, task.condition, ctx)
-                except TaskshellError as err:
-                    return self._record_failure(conn, req, None, None, err)
-                if not holds:
-                    return self._record_skip(conn, req, CONDITION_FALSE, CONDITION_FALSE_MESSAGE)
-            query_id = str(uuid.uuid4())
-            started = self.clock.now()
-            with write_transaction(conn):
-                seq = self._insert_run(conn, req, "EXECUTING", query_id, started)
+                                      scheduled_time=req.scheduled_time,
+                                      predecessor_values=dict(req.predecessor_values))
+        env.wait = lambda seconds: self.runtime.wait(control, seconds)
+        if control.cancelled:
+            return self._record_end(conn, req, None, None, None, control.state or "CANCELLED",
+                                    control.code, control.message)
+        if task.condition:
             try:
-                with write_transaction(conn):
-                    for statement in body_statements(task.definition):
-                        translation = translate(statement, ctx)
-                        if translation.kind in ("begin", "commit", "rollback"):
-                            raise TaskshellError(
-                                "Transaction control statements are not allowed in a task body; "
-                                "the whole body runs in one transaction.", code="000603")
-                        run_steps(conn, translation.steps)
-                    conn.execute(
-                        "UPDATE _ts_task_runs SET state = 'SUCCEEDED', completed_time = ?, return_value = ?"
-                        " WHERE seq = ?", (us(self.clock.now()), env.task.return_value, seq))
-                    conn.execute("UPDATE _ts_tasks SET consecutive_failures = 0 WHERE id = ?", (task.id,))
+                holds = self._condition_holds(conn, task.condition, ctx)
             except TaskshellError as err:
-                return self._record_failure(conn, req, seq, query_id, err)
-            return RunOutcome("SUCCEEDED", seq, query_id, return_value=env.task.return_value)
+                return self._record_end(conn, req, None, None, None, "FAILED", err.code, err.message)
+            if not holds:
+                return self._record_end(conn, req, None, None, None, "SKIPPED", CONDITION_FALSE,
+                                        CONDITION_FALSE_MESSAGE)
+        if not self.runtime.acquire_slot(task.warehouse, control):
+            return self._record_end(conn, req, None, None, None, control.state or "CANCELLED",
+                                    control.code, control.message)
+        try:
+            return self._execute(conn, env, req, control, ctx)
         finally:
-            env.task = None
+            self.runtime.release_slot(task.warehouse)
+
+    def _execute(self, conn: sqlite3.Connection, env: sqlenv.SqlEnv, req: RunRequest,
+                 control: RunControl, ctx: TranslateContext) -> RunOutcome:
+        task = req.task
+        started = self.clock.now()
+        query_id = self._query_id(req, started)
+        with self.runtime.write(conn):
+            seq = self._insert_run(conn, req, "EXECUTING", query_id, started)
+        self._publish(events.RUN_STARTED, req, "EXECUTING")
+        timeout_ms = task.user_task_timeout_ms
+        if timeout_ms is None:
+            timeout_ms = DEFAULT_TIMEOUT_MS.get(ctx.dialect)
+        deadline = None
+        if timeout_ms:
+            deadline = self.runtime.call_at(
+                started + timedelta(milliseconds=timeout_ms),
+                lambda: self.runtime.cancel(control, "FAILED", TIMEOUT_CODE, timeout_message(timeout_ms)))
+        try:
+            translations = [translate(s, ctx) for s in body_statements(task.definition)]
+            if any(t.kind in ("begin", "commit", "rollback") for t in translations):
+                raise TaskshellError(
+                    "Transaction control statements are not allowed in a task body; "
+                    "the whole body runs in one transaction.", code="000603")
+            if any(t.kind not in _READ_KINDS for t in translations):
+                with self.runtime.write(conn):
+                    self._run_body(conn, translations, control)
+                    outcome = self._succeed(conn, req, seq, query_id, started, env)
+            else:
+                # a body that only reads needs no write lock while it runs (or waits)
+                conn.execute("BEGIN")
+                try:
+                    self._run_body(conn, translations, control)
+                finally:
+                    conn.execute("COMMIT")
+                with self.runtime.write(conn):
+                    outcome = self._succeed(conn, req, seq, query_id, started, env)
+        except _NotOurs:
+            return self._taken(conn, seq, query_id)
+        except (RunCancelled, TaskshellError, sqlite3.Error) as exc:
+            if control.cancelled:
+                code, message, state = control.code, control.message, control.state or "CANCELLED"
+            else:
+                err = exc if isinstance(exc, TaskshellError) else translate_sqlite_error(exc)  # type: ignore[arg-type]
+                code, message, state = err.code, err.message, "FAILED"
+            return self._record_end(conn, req, seq, query_id, started, state, code, message)
+        finally:
+            if deadline is not None:
+                self.runtime.cancel_call(deadline)
+        self._publish(events.RUN_SUCCEEDED, req, "SUCCEEDED")
+        return outcome
+
+    def _run_body(self, conn: sqlite3.Connection, translations: list, control: RunControl) -> None:
+        with control.lock:
+            control.conn = conn
+        try:
+            for translation in translations:
+                control.check()
+                run_steps(conn, translation.steps)
+        finally:
+            with control.lock:
+                control.conn = None
+        control.check()
 
     def _condition_holds(self, conn: sqlite3.Connection, condition: str, ctx: TranslateContext) -> bool:
         translation = translate(f"SELECT ({condition})", ctx)
@@ -135,6 +271,14 @@ class TaskRunner:
             return value.strip().lower() in ("true", "t", "yes", "y", "on", "1")
         return bool(value)
 
+    def _query_id(self, req: RunRequest, started: datetime) -> str:
+        if not self.runtime.virtual:
+            return str(uuid.uuid4())
+        # a virtual clock promises the same output for the same script: no random ids
+        key = f"{req.task.uuid}|{req.graph_run_id}|{req.run_id}|{req.attempt}|{us(started)}"
+        return str(uuid.uuid5(_QUERY_IDS, key))
+
+    # ------------------------------------------------------------------ recording
     def _insert_run(self, conn: sqlite3.Connection, req: RunRequest, state: str, query_id: str | None,
                     started: datetime | None, error: tuple[str | None, str | None] = (None, None),
                     completed: datetime | None = None) -> int:
@@ -144,44 +288,120 @@ class TaskRunner:
                    owner, comment, schedule, warehouse, query_text, condition_text, state, error_code,
                    error_message, scheduled_time, query_start_time, completed_time, root_task_id,
                    graph_version, run_id, scheduled_from, attempt_number, config, session_params,
-                   claimed_by, heartbeat_at)
-               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                   claimed_by, heartbeat_at, graph_run_id)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
             (query_id, task.id, task.uuid, task.name, task.database_name, task.schema_name, task.owner,
              task.comment, task.schedule, task.warehouse, task.definition, task.condition, state,
              error[0], error[1], us(req.scheduled_time), us(started) if started else None,
              us(completed) if completed else None, req.root.uuid, req.graph_version, req.run_id,
              req.scheduled_from, req.attempt, task.config, task.session_params,
-             self.catalog.process_id, us(self.clock.now())))
+             self.catalog.process_id, us(self.clock.now()), req.graph_run_id))
         return int(cur.lastrowid)
 
-    def _record_skip(self, conn: sqlite3.Connection, req: RunRequest, code: str, message: str) -> RunOutcome:
-        now = self.clock.now()
-        with write_transaction(conn):
-            seq = self._insert_run(conn, req, "SKIPPED", None, None, (code, message), completed=now)
-        return RunOutcome("SKIPPED", seq, None, code, message)
+    def _finished(self, req: RunRequest, seq: int, state: str, code: str | None, message: str | None,
+                  query_id: str | None, started: datetime | None, completed: datetime,
+                  return_value: str | None = None) -> FinishedRun:
+        return FinishedRun(seq=seq, task=req.task.name, task_id=req.task.id, root=req.root.name,
+                           root_task_id=req.root.uuid, state=state, error_code=code, error_message=message,
+                           scheduled_time=req.scheduled_time, query_start_time=started,
+                           completed_time=completed, run_id=req.run_id, query_id=query_id,
+                           attempt=req.attempt, graph_run_id=req.graph_run_id,
+                           scheduled_from=req.scheduled_from, return_value=return_value)
 
-    def _record_failure(self, conn: sqlite3.Connection, req: RunRequest, seq: int | None,
-                        query_id: str | None, err: TaskshellError) -> RunOutcome:
+    def _succeed(self, conn: sqlite3.Connection, req: RunRequest, seq: int, query_id: str,
+                 started: datetime, env: sqlenv.SqlEnv) -> RunOutcome:
         now = self.clock.now()
-        with write_transaction(conn):
-            current = task_rows.get_by_id(conn, req.task.id)
-            failures = (current.consecutive_failures if current else 0) + 1
-            limit = current.suspend_task_after_num_failures if current else None
-            if limit is None:
-                limit = DEFAULT_SUSPEND_AFTER.get(self.dialect, 10)
-            state = "FAILED"
-            if current is not None:
-                task_rows.update(conn, current.id, consecutive_failures=failures)
-                if limit and failures >= limit:
-                    state = "FAILED_AND_AUTO_SUSPENDED"
-                    task_rows.update(conn, current.id, state="suspended", last_suspended_on=us(now),
-                                     last_suspended_reason="SUSPENDED_DUE_TO_ERRORS",
-                                     consecutive_failures=0)
+        value = env.task.return_value if env.task else None
+        cur = conn.execute(
+            "UPDATE _ts_task_runs SET state = 'SUCCEEDED', completed_time = ?, return_value = ?"
+            " WHERE seq = ? AND state = 'EXECUTING' AND claimed_by = ?",
+            (us(now), value, seq, self.catalog.process_id))
+        if cur.rowcount == 0:
+            raise _NotOurs()
+        conn.execute("UPDATE _ts_tasks SET consecutive_failures = 0 WHERE id = ? AND consecutive_failures != 0",
+                     (req.task.id,))
+        finished = self._finished(req, seq, "SUCCEEDED", None, None, query_id, started, now, value)
+        for hook in self.on_finished:
+            hook(conn, finished)
+        return RunOutcome("SUCCEEDED", seq, query_id, return_value=value, completed=now)
+
+    def _record_end(self, conn: sqlite3.Connection, req: RunRequest, seq: int | None, query_id: str | None,
+                    started: datetime | None, state: str, code: str | None,
+                    message: str | None) -> RunOutcome:
+        """Record a run that did not succeed: FAILED (counted), SKIPPED or CANCELLED."""
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        now = self.clock.now()
+        try:
+            return self._record_end_in_transaction(conn, req, seq, query_id, started, state, code,
+                                                   message, now)
+        except _NotOurs:
+            assert seq is not None and query_id is not None
+            return self._taken(conn, seq, query_id)
+
+    def _record_end_in_transaction(self, conn: sqlite3.Connection, req: RunRequest, seq: int | None,
+                                   query_id: str | None, started: datetime | None, state: str,
+                                   code: str | None, message: str | None, now: datetime) -> RunOutcome:
+        suspended = False
+        with self.runtime.write(conn):
+            if seq is not None:
+                cur = conn.execute(
+                    "UPDATE _ts_task_runs SET state = ?, error_code = ?, error_message = ?, completed_time = ?"
+                    " WHERE seq = ? AND state = 'EXECUTING' AND claimed_by = ?",
+                    (state, code, message, us(now), seq, self.catalog.process_id))
+                if cur.rowcount == 0:
+                    raise _NotOurs()
+            if state == "FAILED":
+                state, suspended = self._count_failure(conn, req.task.id, now)
             if seq is None:
-                seq = self._insert_run(conn, req, state, query_id, None, (err.code, err.message),
-                                       completed=now)
-            else:
-                conn.execute(
-                    "UPDATE _ts_task_runs SET state = ?, error_code = ?, error_message = ?,"
-                    " completed_time = ? WHERE seq = ?", (state, err.code, err.message, us(now), seq))
-        return RunOutcome(state, seq, query_id, err.code, err.message)
+                seq = self._insert_run(conn, req, state, query_id, started, (code, message), completed=now)
+            elif state != "FAILED":
+                conn.execute("UPDATE _ts_task_runs SET state = ? WHERE seq = ?", (state, seq))
+            finished = self._finished(req, seq, state, code, message, query_id, started, now)
+            for hook in self.on_finished:
+                hook(conn, finished)
+        kind = {"SKIPPED": events.RUN_SKIPPED}.get(state, events.RUN_FAILED)
+        self._publish(kind, req, state, code, message)
+        if suspended:
+            self._publish(events.TASK_AUTO_SUSPENDED, req, state, code, message)
+        return RunOutcome(state, seq, query_id, code, message, completed=now)
+
+    def record_skip_in(self, conn: sqlite3.Connection, req: RunRequest, code: str | None,
+                       message: str) -> None:
+        """Inside the caller's write transaction: a SKIPPED run row (an overlapping fire time)."""
+        now = self.clock.now()
+        seq = self._insert_run(conn, req, "SKIPPED", None, None, (code, message), completed=now)
+        finished = self._finished(req, seq, "SKIPPED", code, message, None, None, now)
+        for hook in self.on_finished:
+            hook(conn, finished)
+
+    def _count_failure(self, conn: sqlite3.Connection, task_id: int, now: datetime) -> tuple[str, bool]:
+        current = task_rows.get_by_id(conn, task_id)
+        if current is None:
+            return "FAILED", False
+        failures = current.consecutive_failures + 1
+        limit = current.suspend_task_after_num_failures
+        if limit is None:
+            limit = DEFAULT_SUSPEND_AFTER.get(self.dialect, 10)
+        if limit and failures >= limit:
+            task_rows.update(conn, task_id, state="suspended", last_suspended_on=us(now),
+                             last_suspended_reason="SUSPENDED_DUE_TO_ERRORS", consecutive_failures=0)
+            return "FAILED_AND_AUTO_SUSPENDED", True
+        task_rows.update(conn, task_id, consecutive_failures=failures)
+        return "FAILED", False
+
+    def _taken(self, conn: sqlite3.Connection, seq: int, query_id: str) -> RunOutcome:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        row = conn.execute("SELECT state, error_code, error_message FROM _ts_task_runs WHERE seq = ?",
+                           (seq,)).fetchone()
+        state, code, message = row if row else ("CANCELLED", None, None)
+        return RunOutcome(state, seq, query_id, code, message, completed=self.clock.now())
+
+    def _publish(self, kind: str, req: RunRequest, state: str, code: str | None = None,
+                 message: str | None = None) -> None:
+        if self.bus is None:
+            return
+        self.bus.publish(events.SchedulerEvent(
+            kind=kind, task_name=req.task.name, at=self.clock.now(), state=state,
+            scheduled_time=req.scheduled_time, error_code=code, error_message=message, run_id=req.run_id))

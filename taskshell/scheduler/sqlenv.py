@@ -31,6 +31,7 @@ class TaskRunInfo:
     run_id: int
     scheduled_time: datetime
     return_value: str | None = None
+    predecessor_values: dict[str, str | None] = field(default_factory=dict)  # predecessor name → value
 
 
 @dataclass
@@ -39,6 +40,12 @@ class SqlEnv:
     timezone: Callable[[], str]
     task: TaskRunInfo | None = None
     waited: list[float] = field(default_factory=list)
+    # How SYSTEM$WAIT waits: a task run waits on its runtime, a session with a scheduler lets due
+    # work run; None moves (or sleeps on) the clock.
+    wait: Callable[[float], None] | None = None
+    # Catalog changes a function asked for (SYSTEM$TASK_DEPENDENTS_ENABLE); the interpreter applies
+    # them in a write transaction once the statement is done, since a function must not write.
+    deferred: list[Callable[[sqlite3.Connection], None]] = field(default_factory=list)
 
 
 @lru_cache(maxsize=256)
@@ -82,7 +89,7 @@ def install(conn: sqlite3.Connection, env: SqlEnv) -> None:
     def system_wait(amount: float, unit: str | None = None) -> str:
         seconds = wait_amount_to_seconds(amount, unit)
         env.waited.append(seconds)
-        env.clock.sleep(seconds)
+        (env.wait or env.clock.sleep)(seconds)
         return wait_message(amount, unit)
 
     @sql_function
@@ -114,6 +121,35 @@ def install(conn: sqlite3.Connection, env: SqlEnv) -> None:
         env.task.return_value = None if value is None else str(value)
         return "Return value set."
 
+    @sql_function
+    def get_predecessor_return_value(name: str | None = None) -> str | None:
+        if env.task is None:
+            raise ExecutionError(
+                "SYSTEM$GET_PREDECESSOR_RETURN_VALUE can only be called from within a task run.")
+        values = env.task.predecessor_values
+        if name is None:
+            if len(values) > 1:
+                raise ExecutionError("SYSTEM$GET_PREDECESSOR_RETURN_VALUE needs the name of a predecessor "
+                                     "when the task has several.")
+            return next(iter(values.values()), None)
+        short = str(name).split(".")[-1].strip('"').lower()
+        for key, value in values.items():
+            if key.lower() == short:
+                return value
+        raise ExecutionError(f"Task {name} is not a predecessor of task {env.task.task_name}.")
+
+    @sql_function
+    def task_dependents_enable(name: str) -> str:
+        from taskshell.catalog import tasks as task_rows
+
+        short = str(name).split(".")[-1]
+        short = short[1:-1] if short.startswith('"') and short.endswith('"') else short
+        if task_rows.get_by_name(conn, short) is None:
+            raise ExecutionError(f"Task '{short.upper()}' does not exist or not authorized.", code="002003")
+        now_us = int(env.clock.now().timestamp() * 1_000_000)
+        env.deferred.append(lambda c: task_rows.enable_dependents(c, short, now_us))
+        return "Statement executed successfully."
+
     conn.create_function("ts_format", 1, ts_format, deterministic=False)
     conn.create_function("ts_schedule_text", 2, ts_schedule_text, deterministic=True)
     conn.create_function("ts_next_fire", 2, ts_next_fire, deterministic=False)
@@ -122,3 +158,6 @@ def install(conn: sqlite3.Connection, env: SqlEnv) -> None:
     conn.create_function("system$current_user_task_name", 0, current_user_task_name)
     conn.create_function("system$task_runtime_info", 1, task_runtime_info)
     conn.create_function("system$set_return_value", 1, set_return_value)
+    conn.create_function("system$get_predecessor_return_value", 0, get_predecessor_return_value)
+    conn.create_function("system$get_predecessor_return_value", 1, get_predecessor_return_value)
+    conn.create_function("system$task_dependents_enable", 1, task_dependents_enable)

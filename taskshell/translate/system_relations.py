@@ -14,8 +14,12 @@ from zoneinfo import ZoneInfo
 from taskshell.errors import CompilationError
 from taskshell.translate.context import TranslateContext
 
-RELATIONS = ("task_history", "task_dependents", "system.tasks", "system.task_history")
+RELATIONS = ("task_history", "task_dependents", "system.tasks", "system.task_history", "complete_task_graphs",
+             "current_task_graphs", "system.notifications", "system.notification_history",
+             "system.streams", "stream_status")
 HISTORY_RETENTION = timedelta(days=7)
+SCHEDULED_HORIZON = timedelta(days=8)
+COMPLETE_GRAPHS_WINDOW = timedelta(minutes=60)
 
 
 def is_system_relation(name: str) -> bool:
@@ -26,6 +30,14 @@ def relation_sql(name: str, named: dict[str, object], positional: list[object],
                  ctx: TranslateContext) -> str:
     """A SQLite SELECT (no trailing semicolon) producing the relation `name`."""
     key = name.lower()
+    if key in ("system.streams", "stream_status"):
+        from taskshell.translate import streams
+
+        return streams.relation_sql(key, positional, ctx)
+    if key in ("system.notifications", "system.notification_history"):
+        from taskshell.notify import relations
+
+        return relations.relation_sql(key)
     if key == "task_history":
         return task_history_sql(_history_args(named, positional), ctx)
     if key == "system.task_history":
@@ -34,6 +46,12 @@ def relation_sql(name: str, named: dict[str, object], positional: list[object],
         return tasks_sql(ctx, databend=True)
     if key == "task_dependents":
         return task_dependents_sql(named, positional, ctx)
+    if key == "complete_task_graphs":
+        return complete_task_graphs_sql(_graph_args(named, positional, ("RESULT_LIMIT", "ROOT_TASK_NAME",
+                                                                         "ERROR_ONLY"), 1000), ctx)
+    if key == "current_task_graphs":
+        return current_task_graphs_sql(_graph_args(named, positional, ("RESULT_LIMIT", "ROOT_TASK_NAME"), 1000),
+                                       ctx)
     raise CompilationError(f"Unknown function {name.upper()}")
 
 
@@ -228,5 +246,103 @@ def task_history_sql(args: dict[str, object], ctx: TranslateContext, *, databend
         ]
     select = ", ".join(f'{expr} AS "{name}"' for name, expr in cols)
     limit_sql = f" LIMIT {limit}" if limit is not None else ""
-    return (f"SELECT {select} FROM _ts_task_runs r WHERE {' AND '.join(where)}"
+    return (f"SELECT {select} FROM ({_runs_with_next_scheduled(ctx)}) r WHERE {' AND '.join(where)}"
             f" ORDER BY r.scheduled_time DESC, r.seq DESC{limit_sql}")
+
+
+_RUN_COLUMNS = ("seq", "query_id", "task_id", "task_uuid", "name", "database_name", "schema_name", "owner",
+                "comment", "schedule", "warehouse", "query_text", "condition_text", "state", "error_code",
+                "error_message", "scheduled_time", "query_start_time", "completed_time", "root_task_id",
+                "graph_version", "run_id", "return_value", "scheduled_from", "attempt_number", "config",
+                "session_params")
+_ROOTS = ("t.state = 'started' AND t.schedule IS NOT NULL AND t.finalize_id IS NULL"
+          " AND NOT EXISTS (SELECT 1 FROM _ts_task_predecessors p WHERE p.task_id = t.id)")
+
+
+def _runs_with_next_scheduled(ctx: TranslateContext) -> str:
+    """The run rows plus, for every started root, its next run as a SCHEDULED row (as Snowflake shows)."""
+    horizon = int((ctx.now + SCHEDULED_HORIZON).timestamp() * 1_000_000)
+    scheduled = {
+        "seq": "NULL", "query_id": "NULL", "task_id": "t.id", "task_uuid": "t.uuid", "name": "t.name",
+        "database_name": "t.database_name", "schema_name": "t.schema_name", "owner": "t.owner",
+        "comment": "t.comment", "schedule": "t.schedule", "warehouse": "t.warehouse",
+        "query_text": "t.definition", "condition_text": "t.condition", "state": "'SCHEDULED'",
+        "error_code": "NULL", "error_message": "NULL", "scheduled_time": "t.next_fire",
+        "query_start_time": "NULL", "completed_time": "NULL", "root_task_id": "t.uuid",
+        "graph_version": "t.graph_version", "run_id": "t.next_fire / 1000", "return_value": "NULL",
+        "scheduled_from": "'SCHEDULE'", "attempt_number": "1", "config": "t.config",
+        "session_params": "t.session_params",
+    }
+    runs = ", ".join(_RUN_COLUMNS)
+    nexts = ", ".join(f"{scheduled[c]} AS {c}" for c in _RUN_COLUMNS)
+    return (f"SELECT {runs} FROM _ts_task_runs UNION ALL SELECT {nexts} FROM"
+            f" (SELECT t.*, ts_next_fire(t.schedule, t.resumed_on) AS next_fire FROM _ts_tasks t WHERE {_ROOTS}) t"
+            f" WHERE t.next_fire IS NOT NULL AND t.next_fire <= {horizon}")
+
+
+# ---------------------------------------------------------------- graph runs
+def _graph_args(named: dict[str, object], positional: list[object], names: tuple[str, ...],
+                default_limit: int) -> dict[str, object]:
+    args = dict(zip(names, positional, strict=False))
+    for key, value in named.items():
+        if key not in names:
+            raise CompilationError(f"Invalid argument {key}: expected one of {', '.join(names)}.")
+        args[key] = value
+    limit = args.get("RESULT_LIMIT", default_limit)
+    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= 10000:
+        raise CompilationError(
+            f"Invalid argument [RESULT_LIMIT]: {limit!r} is not an integer between 1 and 10000.")
+    args["RESULT_LIMIT"] = limit
+    return args
+
+
+def _graph_columns(complete: bool) -> list[tuple[str, str]]:
+    cols = [
+        ("ROOT_TASK_NAME", "g.root_name"), ("DATABASE_NAME", "g.database_name"), ("SCHEMA_NAME", "g.schema_name"),
+        ("STATE", "g.state"), ("SCHEDULED_FROM", "g.scheduled_from"),
+        ("FIRST_ERROR_TASK_NAME", "g.first_error_task_name"), ("FIRST_ERROR_CODE", "g.first_error_code"),
+        ("FIRST_ERROR_MESSAGE", "g.first_error_message"), ("SCHEDULED_TIME", "ts_format(g.scheduled_time)"),
+        ("QUERY_START_TIME", "ts_format(g.query_start_time)"),
+        ("NEXT_SCHEDULED_TIME", "ts_format(g.next_scheduled_time)"),
+        ("COMPLETED_TIME", "ts_format(g.completed_time)"), ("ROOT_TASK_ID", "g.root_uuid"),
+        ("GRAPH_VERSION", "g.graph_version"), ("RUN_ID", "g.run_id"), ("ATTEMPT_NUMBER", "g.attempt_number"),
+        ("CONFIG", "g.config"), ("GRAPH_RUN_GROUP_ID", "g.run_id"),
+    ]
+    return cols if complete else [c for c in cols if c[0] != "COMPLETED_TIME"]
+
+
+_NEXT_OF_ROOT = ("(SELECT CASE WHEN t.state = 'started' THEN ts_next_fire(t.schedule, t.resumed_on) END"
+                 " FROM _ts_tasks t WHERE t.id = g.root_task_id)")
+
+
+def complete_task_graphs_sql(args: dict[str, object], ctx: TranslateContext) -> str:
+    """Graph runs that ended in the last 60 minutes, latest first (a skipped root has no row)."""
+    since = int((ctx.now - COMPLETE_GRAPHS_WINDOW).timestamp() * 1_000_000)
+    where = [f"g.completed_time >= {since}", "g.state IN ('SUCCEEDED', 'FAILED', 'CANCELLED')"]
+    if args.get("ROOT_TASK_NAME"):
+        where.append(f"g.root_name = {sql_literal(str(args['ROOT_TASK_NAME']).split('.')[-1].strip(chr(34)))}")
+    if args.get("ERROR_ONLY"):
+        where.append("g.state IN ('FAILED', 'CANCELLED')")
+    select = ", ".join(f'{expr} AS "{name}"' for name, expr in _graph_columns(True))
+    return (f"SELECT {select} FROM (SELECT *, {_NEXT_OF_ROOT} AS next_scheduled_time FROM _ts_graph_runs g) g"
+            f" WHERE {' AND '.join(where)} ORDER BY g.completed_time DESC, g.id DESC LIMIT {args['RESULT_LIMIT']}")
+
+
+def current_task_graphs_sql(args: dict[str, object], ctx: TranslateContext) -> str:
+    """Graph runs executing now, and the next scheduled run of every started root."""
+    horizon = int((ctx.now + SCHEDULED_HORIZON).timestamp() * 1_000_000)
+    executing = (f"SELECT g.id, g.root_name, g.database_name, g.schema_name, g.state, g.scheduled_from,"
+                 f" g.first_error_task_name, g.first_error_code, g.first_error_message, g.scheduled_time,"
+                 f" g.query_start_time, {_NEXT_OF_ROOT} AS next_scheduled_time, g.completed_time, g.root_uuid,"
+                 f" g.graph_version, g.run_id, g.attempt_number, g.config"
+                 f" FROM _ts_graph_runs g WHERE g.state = 'EXECUTING'")
+    scheduled = ("SELECT NULL, t.name, t.database_name, t.schema_name, 'SCHEDULED', 'SCHEDULE', NULL, NULL, NULL,"
+                 " t.next_fire, NULL, t.next_fire, NULL, t.uuid, t.graph_version, t.next_fire / 1000, 1, t.config"
+                 " FROM (SELECT t.*, ts_next_fire(t.schedule, t.resumed_on) AS next_fire FROM _ts_tasks t"
+                 f" WHERE {_ROOTS}) t WHERE t.next_fire IS NOT NULL AND t.next_fire <= {horizon}")
+    where = ""
+    if args.get("ROOT_TASK_NAME"):
+        where = f" WHERE g.root_name = {sql_literal(str(args['ROOT_TASK_NAME']).split('.')[-1].strip(chr(34)))} COLLATE NOCASE"
+    select = ", ".join(f'{expr} AS "{name}"' for name, expr in _graph_columns(False))
+    return (f"SELECT {select} FROM ({executing} UNION ALL {scheduled}) g{where}"
+            f" ORDER BY g.scheduled_time, g.root_name LIMIT {args['RESULT_LIMIT']}")

@@ -1,0 +1,313 @@
+"""Graph runs: a root's run and every task after it, with the graph pinned when the run starts.
+
+A child runs once all its predecessors in the graph have succeeded (a suspended task passes the
+turn on without running); siblings run in parallel, each on its own thread, up to their
+warehouse's limit; the finalizer runs after every other task has ended, whatever the outcome.
+The graph run's row records its state and its first error (COMPLETE_TASK_GRAPHS); a failed graph
+run is retried TASK_AUTO_RETRY_ATTEMPTS times, re-running only what failed and what came after.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from taskshell.catalog import tasks as task_rows
+from taskshell.catalog.tasks import TaskRecord
+from taskshell.scheduler import events
+from taskshell.scheduler.runs import RunOutcome, RunRequest, TaskRunner, us
+from taskshell.scheduler.runtime import RunControl, Runtime
+
+FAILED_STATES = ("FAILED", "FAILED_AND_AUTO_SUSPENDED")
+_PASS = ("SUCCEEDED", "SUSPENDED")  # outcomes that let the next task run
+OVERLAP_MESSAGE = {
+    "snowflake": "Skipped: the previous run of this task graph is still executing and "
+                 "ALLOW_OVERLAPPING_EXECUTION is FALSE.",
+    "databend": "OVERLAPPING_EXECUTION: previous task run is still executing",
+}
+
+
+@dataclass(frozen=True)
+class GraphPlan:
+    """The graph as it was when the run started."""
+
+    root: TaskRecord
+    members: dict[int, TaskRecord]
+    preds: dict[int, list[int]]  # only predecessors inside this graph
+    children: dict[int, list[int]]
+    finalizer: TaskRecord | None
+
+
+def load_plan(conn: sqlite3.Connection, root: TaskRecord) -> GraphPlan:
+    finalizer = task_rows.finalizer_of(conn, root.id)
+    members = {t.id: t for t in task_rows.graph_members(conn, root.id)}
+    members[root.id] = root
+    body = [i for i in members if finalizer is None or i != finalizer.id]
+    all_preds = task_rows.predecessor_map(conn, body)
+    preds = {i: [p for p in all_preds[i] if p in members] for i in body}
+    children: dict[int, list[int]] = {i: [] for i in body}
+    for task_id in sorted(body, key=lambda i: members[i].name):
+        for pred in preds[task_id]:
+            children[pred].append(task_id)
+    return GraphPlan(root, members, preds, children, finalizer)
+
+
+@dataclass
+class GraphRun:
+    id: int
+    plan: GraphPlan
+    scheduled_time: datetime
+    scheduled_from: str
+    run_id: int
+    attempt: int
+    outcomes: dict[int, RunOutcome | str] = field(default_factory=dict)
+    started: set[int] = field(default_factory=set)
+    failures: list[tuple[str, str | None, str | None]] = field(default_factory=list)
+    controls: dict[int, RunControl] = field(default_factory=dict)
+    state: str | None = None
+    retry: GraphRun | None = None
+    done: threading.Event = field(default_factory=threading.Event)
+
+    def final(self) -> GraphRun:
+        """The last attempt of this run (automatic retries chain on)."""
+        run = self
+        while run.retry is not None:
+            run = run.retry
+        return run
+
+
+class GraphRunner:
+    """Starts graph runs and moves them on as their tasks end."""
+
+    def __init__(self, runner: TaskRunner, runtime: Runtime, process_id: str) -> None:
+        self.runner = runner
+        self.runtime = runtime
+        self.process_id = process_id
+        self._lock = threading.RLock()
+        self.active: dict[int, GraphRun] = {}
+        self.on_idle: Callable[[], None] | None = None
+        self.stopping = False  # shutting down: nothing new starts, what would have is CANCELLED
+
+    # ------------------------------------------------------------------ rows
+    def insert_graph_run(self, conn: sqlite3.Connection, root: TaskRecord, state: str, scheduled: datetime,
+                         scheduled_from: str, run_id: int, attempt: int, claim_key: str | None,
+                         config: str | None = None, completed: datetime | None = None) -> int | None:
+        """Insert a graph run row; None when another process already holds `claim_key`."""
+        row = conn.execute(
+            """INSERT INTO _ts_graph_runs(claim_key, root_task_id, root_uuid, root_name, database_name,
+                   schema_name, state, scheduled_from, scheduled_time, completed_time, graph_version, run_id,
+                   attempt_number, config, claimed_by)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+               ON CONFLICT(claim_key) DO NOTHING RETURNING id""",
+            (claim_key, root.id, root.uuid, root.name, root.database_name, root.schema_name, state,
+             scheduled_from, us(scheduled), us(completed) if completed else None, root.graph_version, run_id,
+             attempt, config if config is not None else root.config, self.process_id)).fetchone()
+        return int(row[0]) if row else None
+
+    # ------------------------------------------------------------------ running
+    def start(self, run: GraphRun, previous: dict[int, tuple[str, str | None]] | None = None,
+              inline: bool = False) -> None:
+        """Start a graph run; `previous` (RETRY) maps tasks that need not run again to (state, value).
+        `inline`: the calling run thread runs the first task itself."""
+        with self._lock:
+            self.active[run.id] = run
+            for task_id, (state, value) in (previous or {}).items():
+                if task_id in run.plan.preds and state in ("SUCCEEDED", "SKIPPED"):
+                    run.outcomes[task_id] = RunOutcome(state, None, None, return_value=value)
+            ready = [i for i in sorted(run.plan.preds, key=lambda i: run.plan.members[i].name)
+                     if i not in run.outcomes]
+            if run.plan.root.id in ready:
+                run.started.add(run.plan.root.id)
+                ready = [run.plan.root.id]
+            else:
+                ready = self._initial(run, ready)
+        self._launch(run, ready, inline)
+
+    def _initial(self, run: GraphRun, candidates: list[int]) -> list[int]:
+        ready: list[int] = []
+        for task_id in candidates:
+            if task_id in run.outcomes:
+                continue
+            states = [run.outcomes.get(p) for p in run.plan.preds[task_id]]
+            if any(s is None for s in states):
+                continue
+            ready.extend(self._admit(run, task_id))
+        return ready
+
+    def _admit(self, run: GraphRun, task_id: int) -> list[int]:
+        """A task whose predecessors have all ended: run it, pass over it, or rule it out."""
+        states = [_state(run.outcomes[p]) for p in run.plan.preds[task_id]]
+        if not all(s in _PASS for s in states):
+            return self._decide(run, task_id, "NOT_RUN")
+        if run.plan.members[task_id].state != "started" and task_id != run.plan.root.id:
+            return self._decide(run, task_id, "SUSPENDED")
+        run.started.add(task_id)
+        return [task_id]
+
+    def _decide(self, run: GraphRun, task_id: int, outcome: RunOutcome | str) -> list[int]:
+        """Record a task's outcome; the tasks that may now run."""
+        run.outcomes[task_id] = outcome
+        state = _state(outcome)
+        if state in FAILED_STATES and isinstance(outcome, RunOutcome):
+            run.failures.append((run.plan.members[task_id].name, outcome.error_code, outcome.error_message))
+        ready: list[int] = []
+        for child in run.plan.children.get(task_id, ()):
+            if child in run.outcomes or child in run.started:
+                continue
+            if all(p in run.outcomes for p in run.plan.preds[child]):
+                ready.extend(self._admit(run, child))
+        return ready
+
+    def _launch(self, run: GraphRun, ready: list[int], inline: bool = False) -> None:
+        while self.stopping and ready:
+            with self._lock:
+                task_id = ready.pop()
+                run.started.discard(task_id)
+                if run.plan.finalizer is not None and task_id == run.plan.finalizer.id:
+                    run.outcomes[task_id] = "CANCELLED"
+                else:
+                    ready.extend(self._decide(run, task_id, "CANCELLED"))
+        with self._lock:
+            controls = [(task_id, run.controls.setdefault(task_id, RunControl())) for task_id in ready]
+        # a thread that just finished a task runs the first next one itself: no hand-over, no lag
+        for task_id, control in controls[1:] if inline else controls:
+            self.runtime.spawn(lambda t=task_id, c=control: self._run_task(run, t, c),
+                               name=run.plan.members[task_id].name)
+        if inline and controls:
+            self._run_task(run, *controls[0])
+        else:
+            self._maybe_finish(run)
+
+    def _run_task(self, run: GraphRun, task_id: int, control: RunControl) -> None:
+        plan = run.plan
+        task = plan.members[task_id]
+        values = tuple((plan.members[p].name, _value(run.outcomes.get(p)))
+                       for p in plan.preds.get(task_id, ()) if p in run.outcomes)
+        req = RunRequest(task=task, root=plan.root, scheduled_time=run.scheduled_time,
+                         scheduled_from=run.scheduled_from, run_id=run.run_id,
+                         graph_version=plan.root.graph_version, attempt=run.attempt, graph_run_id=run.id,
+                         predecessor_values=values)
+        try:
+            outcome = self.runner.run(req, control)
+        except Exception as exc:  # noqa: BLE001 - a broken run must not leave its graph hanging
+            outcome = RunOutcome("FAILED", None, None, "100000", f"Internal error while running the task: {exc}")
+        with self._lock:
+            run.controls.pop(task_id, None)
+            run.started.discard(task_id)
+            if plan.finalizer is not None and task_id == plan.finalizer.id:
+                run.outcomes[task_id] = outcome
+                if _state(outcome) in FAILED_STATES:
+                    run.failures.append((task.name, outcome.error_code, outcome.error_message))
+                ready: list[int] = []
+            else:
+                ready = self._decide(run, task_id, outcome)
+        self._launch(run, ready, inline=True)
+
+    def _maybe_finish(self, run: GraphRun) -> None:
+        with self._lock:
+            if run.state is not None or run.started:
+                return
+            plan = run.plan
+            if not all(i in run.outcomes for i in plan.preds):
+                return
+            fin = plan.finalizer
+            root_state = _state(run.outcomes[plan.root.id])
+            if (fin is not None and fin.id not in run.outcomes and fin.state == "started"
+                    and root_state != "SKIPPED"):
+                run.started.add(fin.id)
+                launch_finalizer = True
+            else:
+                run.state = self._graph_state(run, root_state)
+                launch_finalizer = False
+        if launch_finalizer:
+            self._launch(run, [fin.id])  # type: ignore[union-attr]
+            return
+        self._complete(run)
+
+    @staticmethod
+    def _graph_state(run: GraphRun, root_state: str) -> str:
+        if root_state == "SKIPPED":
+            return "SKIPPED"
+        states = {_state(o) for o in run.outcomes.values()}
+        if run.failures or states & set(FAILED_STATES):
+            return "FAILED"
+        if "CANCELLED" in states:
+            return "CANCELLED"
+        return "SUCCEEDED"
+
+    def _complete(self, run: GraphRun) -> None:
+        first = run.failures[0] if run.failures else (None, None, None)
+        now = self.runner.clock.now()
+        conn = self.runner.catalog_connection()
+        try:
+            with self.runtime.write(conn):
+                conn.execute(
+                    "UPDATE _ts_graph_runs SET state = ?, completed_time = ?, first_error_task_name = ?,"
+                    " first_error_code = ?, first_error_message = ?, query_start_time ="
+                    " (SELECT min(query_start_time) FROM _ts_task_runs WHERE graph_run_id = ?)"
+                    " WHERE id = ? AND state = 'EXECUTING'",
+                    (run.state, us(now), first[0], first[1], first[2], run.id, run.id))
+                retry = self._auto_retry(conn, run)
+        finally:
+            self.runner.release_connection(conn)
+        with self._lock:
+            self.active.pop(run.id, None)
+        if retry is not None:
+            run.retry = retry
+            self.start(retry, previous={i: (_state(o), _value(o)) for i, o in run.outcomes.items()})
+        run.done.set()
+        if self.on_idle is not None:
+            self.on_idle()
+
+    def _auto_retry(self, conn: sqlite3.Connection, run: GraphRun) -> GraphRun | None:
+        limit = run.plan.root.task_auto_retry_attempts or 0
+        if run.state != "FAILED" or run.attempt > limit:
+            return None
+        current = task_rows.get_by_id(conn, run.plan.root.id)
+        if current is None:
+            return None
+        key = None
+        if run.scheduled_from == "SCHEDULE":
+            key = f"{current.uuid}|{us(run.scheduled_time)}|{run.attempt + 1}"
+        graph_id = self.insert_graph_run(conn, run.plan.root, "EXECUTING", run.scheduled_time,
+                                         run.scheduled_from, run.run_id, run.attempt + 1, key)
+        if graph_id is None:
+            return None
+        return GraphRun(graph_id, run.plan, run.scheduled_time, run.scheduled_from, run.run_id, run.attempt + 1)
+
+    # ------------------------------------------------------------------ cancelling
+    def cancel_task(self, task_id: int, state: str, message: str) -> None:
+        with self._lock:
+            controls = [run.controls[task_id] for run in self.active.values() if task_id in run.controls]
+        for control in controls:
+            self.runtime.cancel(control, state, None, message)
+
+    def cancel_all(self, message: str) -> None:
+        with self._lock:
+            controls = [c for run in self.active.values() for c in run.controls.values()]
+        for control in controls:
+            self.runtime.cancel(control, "CANCELLED", None, message)
+
+    def running(self) -> int:
+        with self._lock:
+            return sum(len(run.controls) for run in self.active.values())
+
+
+def _state(outcome: RunOutcome | str | None) -> str:
+    if outcome is None:
+        return "NONE"
+    return outcome if isinstance(outcome, str) else outcome.state
+
+
+def _value(outcome: RunOutcome | str | None) -> str | None:
+    return outcome.return_value if isinstance(outcome, RunOutcome) else None
+
+
+def publish_skip(bus: events.EventBus | None, root: TaskRecord, at: datetime, scheduled: datetime,
+                 message: str, run_id: int) -> None:
+    if bus is not None:
+        bus.publish(events.SchedulerEvent(kind=events.RUN_SKIPPED, task_name=root.name, at=at, state="SKIPPED",
+                                          scheduled_time=scheduled, error_message=message, run_id=run_id))

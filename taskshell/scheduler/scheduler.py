@@ -1,0 +1,392 @@
+"""The scheduler: every started root's fire times, claimed and run as graph runs (DESIGN §5).
+
+Every process that opens a catalog runs one. Fire times come from each root's schedule, counted
+from the previous scheduled instant (interval: from the resume time), never from "now"; times
+missed while no process ran are not back-filled. A due run is claimed by inserting its graph run
+row under a unique key, so with several processes each due run executes exactly once.
+
+On the real clock a loop thread sleeps until the earliest fire time or until the catalog changes
+(a local notice after task DDL, or `PRAGMA data_version` for other processes). On a virtual clock
+nothing moves until `advance` is called (SYSTEM$WAIT): it runs all work due up to the new time,
+event by event, in time order.
+"""
+
+from __future__ import annotations
+
+import heapq
+import os
+import sqlite3
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from taskshell.catalog import tasks as task_rows
+from taskshell.catalog.db import Catalog
+from taskshell.catalog.tasks import TaskRecord
+from taskshell.errors import ExecutionError
+from taskshell.scheduler import liveness
+from taskshell.scheduler.clock import Clock
+from taskshell.scheduler.events import TASK_AUTO_SUSPENDED, EventBus, SchedulerEvent, SchedulerStatus
+from taskshell.scheduler.graphs import OVERLAP_MESSAGE, GraphRun, GraphRunner, load_plan, publish_skip
+from taskshell.scheduler.runs import RunRequest, TaskRunner, us
+from taskshell.scheduler.runtime import Runtime, VirtualRuntime, make_runtime
+
+DEFAULT_HEARTBEAT_MS = 1000
+DEFAULT_POLL_SECONDS = 0.05
+BUSY_SECONDS = 10.0
+SHUTDOWN_MESSAGE = "The process running the task stopped before the run finished."
+DROPPED_MESSAGE = "Task was dropped while the run was in progress."
+
+
+@dataclass
+class _Root:
+    task_id: int
+    name: str
+    schedule: str
+    resumed_on: int | None
+    generation: int
+
+
+def _instant(value_us: int | None) -> datetime | None:
+    return None if value_us is None else datetime.fromtimestamp(value_us / 1_000_000, UTC)
+
+
+class Scheduler:
+    def __init__(self, catalog: Catalog, clock: Clock, *, dialect: str = "snowflake",
+                 timezone: str = "America/Los_Angeles", bus: EventBus | None = None,
+                 heartbeat_ms: int | None = None, poll_seconds: float = DEFAULT_POLL_SECONDS) -> None:
+        self.catalog = catalog
+        self.clock = clock
+        self.bus = bus or EventBus()
+        self.runtime: Runtime = make_runtime(clock)
+        self.runner = TaskRunner(catalog, clock, dialect, timezone, runtime=self.runtime, bus=self.bus)
+        self.graphs = GraphRunner(self.runner, self.runtime, catalog.process_id)
+        env_beat = os.environ.get("TASKSHELL_HEARTBEAT_MS")
+        self.heartbeat_ms = heartbeat_ms or (int(env_beat) if env_beat else DEFAULT_HEARTBEAT_MS)
+        self.poll_seconds = poll_seconds
+        self.scheduling = False
+        self._roots: dict[int, _Root] = {}
+        self._heap: list[tuple[datetime, str, int, int]] = []
+        self._generation = 0
+        self._lock = threading.RLock()
+        self._drive_lock = threading.RLock()
+        self._changed = threading.Event()
+        self._changed.set()
+        self._stopping = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._conn: sqlite3.Connection | None = None
+        self._signature: object = None
+        self.bus.subscribe(self._on_event)
+
+    @property
+    def virtual(self) -> bool:
+        return self.runtime.virtual
+
+    # ------------------------------------------------------------------ lifecycle
+    def start(self) -> None:
+        """Begin scheduling started roots (a loop thread on the real clock)."""
+        self._conn = self.catalog.connect()
+        liveness.register(self._conn, self.catalog.process_id, None if self.virtual else self.heartbeat_ms)
+        self.scheduling = True
+        if not self.virtual:
+            self._thread = threading.Thread(target=self._loop, daemon=True, name="taskshell-scheduler")
+            self._thread.start()
+
+    def stop(self, grace_seconds: float = 0.0) -> None:
+        """Stop scheduling; runs still going after `grace_seconds` are cancelled (recorded CANCELLED)."""
+        self.scheduling = False
+        self._stopping.set()
+        self._changed.set()
+        if self._thread is not None:
+            self._thread.join()
+            self._thread = None
+        if self.virtual:
+            self._cancel_virtual()
+        else:
+            deadline = time.monotonic() + grace_seconds
+            while self.graphs.active and time.monotonic() < deadline:
+                time.sleep(0.01)
+            self.graphs.stopping = True
+            self.graphs.cancel_all(SHUTDOWN_MESSAGE)
+            deadline = time.monotonic() + BUSY_SECONDS
+            while self.graphs.active and time.monotonic() < deadline:
+                time.sleep(0.01)
+        if self._conn is not None:
+            try:
+                liveness.unregister(self._conn, self.catalog.process_id)
+            finally:
+                self._conn.close()
+                self._conn = None
+        self.runner.close()
+
+    def _cancel_virtual(self) -> None:
+        runtime = self.runtime
+        assert isinstance(runtime, VirtualRuntime)
+        self.graphs.stopping = True
+        with self._drive_lock:
+            for _ in range(100):
+                self.graphs.cancel_all(SHUTDOWN_MESSAGE)
+                runtime.sim.write_lock_released()
+                runtime.sim.run_ready()
+                if not runtime.sim.live:
+                    break
+
+    def notify_changed(self) -> None:
+        """Task or warehouse definitions changed in this process: look again."""
+        self._changed.set()
+
+    def _on_event(self, event: SchedulerEvent) -> None:
+        if event.kind == TASK_AUTO_SUSPENDED:
+            self._changed.set()
+
+    def status(self) -> SchedulerStatus:
+        with self._lock:
+            live = [e for e in self._heap if (r := self._roots.get(e[2])) and r.generation == e[3]]
+            top = min(live) if live else None
+        return SchedulerStatus(
+            running=self.graphs.running(), next_task=top[1] if top else None, next_at=top[0] if top else None,
+            # the bus counts failures for the toolbar; reading it must not reset it
+            failures=getattr(self.bus, "_failures", 0),
+            virtual_now=self.clock.now() if self.virtual else None)
+
+    # ------------------------------------------------------------------ roots and fire times
+    def _refresh(self, conn: sqlite3.Connection) -> None:
+        signature = conn.execute(
+            "SELECT (SELECT group_concat(id || ':' || COALESCE(resumed_on, '') || ':' ||"
+            " COALESCE(last_committed_on, ''), ',') FROM _ts_tasks WHERE state = 'started'),"
+            " (SELECT group_concat(name || ':' || size || ':' || COALESCE(max_concurrency_level, ''), ',')"
+            " FROM _ts_warehouses)").fetchone()
+        if signature == self._signature:
+            return
+        self._signature = signature
+        self._load_limits(conn)
+        rows = conn.execute(
+            "SELECT id, name, schedule, resumed_on FROM _ts_tasks WHERE state = 'started'"
+            " AND schedule IS NOT NULL AND finalize_id IS NULL"
+            " AND id NOT IN (SELECT task_id FROM _ts_task_predecessors)").fetchall()
+        now = self.clock.now()
+        with self._lock:
+            roots: dict[int, _Root] = {}
+            for task_id, name, schedule_json, resumed_on in rows:
+                old = self._roots.get(task_id)
+                if old and old.schedule == schedule_json and old.resumed_on == resumed_on:
+                    roots[task_id] = old
+                    continue
+                self._generation += 1
+                root = _Root(task_id, name, schedule_json, resumed_on, self._generation)
+                roots[task_id] = root
+                nxt = self._next_fire(root, now)
+                if nxt is not None:
+                    heapq.heappush(self._heap, (nxt, name, task_id, root.generation))
+            self._roots = roots
+
+    def _load_limits(self, conn: sqlite3.Connection) -> None:
+        from taskshell.interpreter.warehouses import effective_concurrency
+
+        self.runtime.limits = {
+            name.lower(): effective_concurrency(size, level)
+            for name, size, level in conn.execute(
+                "SELECT name, size, max_concurrency_level FROM _ts_warehouses")}
+
+    def _next_fire(self, root: _Root, after: datetime) -> datetime | None:
+        # imported here: croniter and the grammar's types cost a script's start-up ~100 ms
+        from taskshell.scheduler import schedule as schedules
+
+        schedule = schedules.from_json(root.schedule)
+        return schedules.next_fire_after(schedule, after, base=_instant(root.resumed_on))
+
+    def _due(self, now: datetime) -> list[tuple[_Root, datetime]]:
+        """Pop every fire time up to `now` and queue each root's next one."""
+        due: list[tuple[_Root, datetime]] = []
+        with self._lock:
+            while self._heap and self._heap[0][0] <= now:
+                at, name, task_id, generation = heapq.heappop(self._heap)
+                root = self._roots.get(task_id)
+                if root is None or root.generation != generation:
+                    continue
+                due.append((root, at))
+                nxt = self._next_fire(root, at)
+                if nxt is not None and nxt <= now and not self.virtual:
+                    nxt = self._next_fire(root, now)  # the loop fell behind: skip, never back-fill
+                if nxt is not None:
+                    heapq.heappush(self._heap, (nxt, name, task_id, generation))
+        return due
+
+    def _fire_due(self, now: datetime) -> None:
+        for root, at in self._due(now):
+            self.runtime.spawn(lambda r=root, a=at: self._fire(r, a), name=root.name)
+
+    def _fire(self, entry: _Root, at: datetime) -> None:
+        """A root's fire time: claim it, then run its graph (or record the overlap skip)."""
+        conn = self.runner.catalog_connection()
+        skipped: tuple[TaskRecord, str] | None = None
+        run: GraphRun | None = None
+        try:
+            with self.runtime.write(conn):
+                root = task_rows.get_by_id(conn, entry.task_id)
+                if (root is None or root.state != "started" or root.schedule != entry.schedule
+                        or root.resumed_on != entry.resumed_on):
+                    return
+                key = f"{root.uuid}|{us(at)}|1"
+                run_id = int(at.timestamp() * 1000)
+                if self._overlaps(conn, root):
+                    message = OVERLAP_MESSAGE.get(self.runner.dialect, OVERLAP_MESSAGE["snowflake"])
+                    graph_id = self.graphs.insert_graph_run(conn, root, "SKIPPED", at, "SCHEDULE", run_id, 1, key,
+                                                            completed=self.clock.now())
+                    if graph_id is not None:
+                        req = RunRequest(task=root, root=root, scheduled_time=at, scheduled_from="SCHEDULE",
+                                         run_id=run_id, graph_version=root.graph_version, graph_run_id=graph_id)
+                        self.runner.record_skip_in(conn, req, None, message)
+                        skipped = (root, message)
+                    return
+                graph_id = self.graphs.insert_graph_run(conn, root, "EXECUTING", at, "SCHEDULE", run_id, 1, key)
+                if graph_id is None:
+                    return  # another process claimed this fire time
+                run = GraphRun(graph_id, load_plan(conn, root), at, "SCHEDULE", run_id, 1)
+        finally:
+            self.runner.release_connection(conn)
+            if skipped is not None:
+                publish_skip(self.bus, skipped[0], self.clock.now(), at, skipped[1], int(at.timestamp() * 1000))
+        if run is not None:
+            self.graphs.start(run, inline=True)
+
+    @staticmethod
+    def _overlaps(conn: sqlite3.Connection, root: TaskRecord) -> bool:
+        policy = (root.overlap_policy or
+                  ("ALLOW_CHILD_OVERLAP" if root.allow_overlapping_execution else "NO_OVERLAP")).upper()
+        if policy == "ALLOW_ALL_OVERLAP":
+            return False
+        if policy == "ALLOW_CHILD_OVERLAP":
+            # only the root itself may not overlap: a previous run whose root has not ended
+            sql = ("SELECT 1 FROM _ts_graph_runs g WHERE g.root_task_id = ? AND g.state = 'EXECUTING'"
+                   " AND NOT EXISTS (SELECT 1 FROM _ts_task_runs r WHERE r.graph_run_id = g.id"
+                   " AND r.task_id = g.root_task_id AND r.state != 'EXECUTING') LIMIT 1")
+        else:
+            sql = "SELECT 1 FROM _ts_graph_runs WHERE root_task_id = ? AND state = 'EXECUTING' LIMIT 1"
+        return conn.execute(sql, (root.id,)).fetchone() is not None
+
+    # ------------------------------------------------------------------ the real clock
+    def _loop(self) -> None:
+        conn = self.catalog.connect()
+        version = None
+        next_beat = next_poll = 0.0
+        try:
+            while not self._stopping.is_set():
+                # other processes' changes are looked for every poll interval, not at every fire time
+                if self._changed.is_set() or time.monotonic() >= next_poll:
+                    next_poll = time.monotonic() + self.poll_seconds
+                    current = conn.execute("PRAGMA data_version").fetchone()[0]
+                    if self._changed.is_set() or current != version:
+                        self._changed.clear()
+                        version = current
+                        self._refresh(conn)
+                self._fire_due(self.clock.now())
+                if time.monotonic() >= next_beat:
+                    next_beat = time.monotonic() + self.heartbeat_ms / 1000
+                    self._beat(conn)
+                timeout = self.poll_seconds
+                with self._lock:
+                    if self._heap:
+                        timeout = min(timeout, max(0.0, (self._heap[0][0] - self.clock.now()).total_seconds()))
+                self._changed.wait(timeout)
+        finally:
+            conn.close()
+
+    def _beat(self, conn: sqlite3.Connection) -> None:
+        try:
+            liveness.beat_and_expire(conn, self.catalog.process_id, self.heartbeat_ms, us(self.clock.now()))
+        except sqlite3.OperationalError:
+            pass  # the catalog stayed locked past the busy timeout: beat again next time
+
+    # ------------------------------------------------------------------ the virtual clock
+    def advance(self, seconds: float) -> None:
+        """SYSTEM$WAIT on a virtual clock: run everything due up to now + `seconds`, in time order."""
+        self._drive(self.clock.now() + timedelta(seconds=seconds))
+
+    def _drive(self, target: datetime | None, until: Callable[[], bool] | None = None) -> bool:
+        runtime = self.runtime
+        assert isinstance(runtime, VirtualRuntime)
+        sim = runtime.sim
+        clock = runtime.clock
+        with self._drive_lock:
+            conn = self._conn or self.runner.catalog_connection()
+            try:
+                sim.write_lock_released()  # the session may have committed since the last drive
+                while True:
+                    if self.scheduling and self._changed.is_set():
+                        self._changed.clear()
+                        self._refresh(conn)
+                    sim.run_ready()
+                    if until is not None and until():
+                        return True
+                    candidates = [sim.next_timer()]
+                    if self.scheduling:
+                        with self._lock:
+                            candidates.append(self._heap[0][0] if self._heap else None)
+                    times = [c for c in candidates if c is not None]
+                    if not times:
+                        break
+                    nxt = min(times)
+                    if target is not None and nxt > target:
+                        break
+                    if nxt > clock.now():
+                        clock.set(nxt)
+                    sim.fire_timers(nxt)
+                    if sim.has_ready():
+                        continue  # work already under way moves first; new fire times after it
+                    if self.scheduling:
+                        self._fire_due(nxt)
+                if target is not None and target > clock.now():
+                    clock.set(target)
+                if self.scheduling and self._changed.is_set():
+                    self._changed.clear()
+                    self._refresh(conn)
+            finally:
+                if self._conn is None:
+                    self.runner.release_connection(conn)
+        return until() if until is not None else True
+
+    def before_session_write(self) -> None:
+        """A session statement is about to write: on a virtual clock, a task run that holds the write
+        lock across a wait must finish first, and that takes virtual time (SQLite's busy wait)."""
+        if not self.virtual or not self.runtime.lock_holders:
+            return
+        self._drive(self.clock.now() + timedelta(seconds=BUSY_SECONDS), lambda: not self.runtime.lock_holders)
+        if self.runtime.lock_holders:
+            raise ExecutionError("database is locked: a task run holds the catalog's write lock.",
+                                 code="000625")
+
+    # ------------------------------------------------------------------ EXECUTE TASK
+    def begin_graph(self, conn: sqlite3.Connection, root: TaskRecord, scheduled_from: str, run_id: int,
+                    attempt: int, config: str | None) -> GraphRun:
+        """Inside the caller's write transaction: the graph run row and the pinned graph."""
+        now = self.clock.now()
+        self._load_limits(conn)
+        graph_id = self.graphs.insert_graph_run(conn, root, "EXECUTING", now, scheduled_from, run_id, attempt,
+                                                None, config=config)
+        assert graph_id is not None
+        plan = load_plan(conn, root)
+        if config is not None:
+            plan.members[root.id] = root.with_changes(config=config)
+        return GraphRun(graph_id, plan, now, scheduled_from, run_id, attempt)
+
+    def run_graph(self, run: GraphRun, previous: dict[int, tuple[str, str | None]] | None = None) -> GraphRun:
+        """Run a graph to its end (with any automatic retries) and return its last attempt."""
+        self.graphs.start(run, previous)
+        if self.virtual:
+            if not self._drive(None, lambda: run.final().done.is_set()):
+                raise ExecutionError(f"The run of task graph {run.plan.root.name} cannot finish: its runs "
+                                     "are waiting for the catalog's write lock.")
+        else:
+            while True:
+                last = run.final()
+                last.done.wait()
+                if last.retry is None:
+                    break
+        return run.final()
+
+    def cancel_task(self, task_id: int) -> None:
+        """DROP TASK: runs of the task still going are cancelled (their rows already say so)."""
+        self.graphs.cancel_task(task_id, "CANCELLED", DROPPED_MESSAGE)
