@@ -7,9 +7,14 @@ transaction (a savepoint when the user has a transaction open).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from taskshell.catalog.streams import StreamInfo
 
 
 @dataclass(frozen=True)
@@ -21,6 +26,9 @@ class TranslateContext:
     schema: str = "PUBLIC"
     role: str = "ACCOUNTADMIN"
     in_task: bool = False  # True while translating a task body
+    # The catalog's streams by lower-cased name (a snapshot the session keeps; see catalog.streams)
+    streams: Mapping[str, StreamInfo] = field(default_factory=lambda: MappingProxyType({}), hash=False)
+    in_transaction: bool = False  # an explicit transaction is open: stream reads stay pinned until it ends
 
 
 @dataclass(frozen=True)

@@ -285,8 +285,22 @@ def strip_session_qualifiers(node: exp.Expression, ctx: TranslateContext) -> exp
 
 # ---------------------------------------------------------------- FROM items
 def stream_reference(table: exp.Table, ctx: TranslateContext) -> exp.Expression:
-    """Where a stream name becomes its net-change subquery. Streams are not translated yet: identity."""
-    return table
+    """Where a stream name becomes its net-change subquery (taskshell.translate.streams)."""
+    if not ctx.streams:
+        return table
+    from taskshell.translate.streams import stream_subquery
+
+    return stream_subquery(table, ctx)
+
+
+def stream_functions(node: exp.Expression, ctx: TranslateContext) -> exp.Expression:
+    """STREAM_STATUS('s') and SYSTEM$STREAM_HAS_DATA('s') as values: an index probe of the change log."""
+    if isinstance(node, exp.Anonymous) and node.name.upper() in (
+            "STREAM_STATUS", "SYSTEM$STREAM_HAS_DATA", "STREAM_HAS_DATA"):
+        from taskshell.translate.streams import status_function
+
+        return status_function(node, ctx)
+    return node
 
 
 def _relation_call(node: exp.Expression) -> tuple[str, exp.Anonymous | None] | None:
@@ -379,6 +393,7 @@ def expression_rewrites(ctx: TranslateContext, fold: bool = True) -> list[Rewrit
         iff_to_case,
         date_arithmetic,
         casts_to_ts_cast,
+        partial(stream_functions, ctx=ctx),
         system_functions,
         update_targets_unqualified,
         delete_using_to_rowid,

@@ -32,6 +32,12 @@ _SET_OPTIONS = re.compile(r"^\s*ALTER\s+TABLE\s+(?:IF\s+EXISTS\s+)?([\w$.\"]+)\s
 
 def translate(sql: str, ctx: TranslateContext) -> Translation:
     """One statement's SQLite steps; raises ParseError or CompilationError."""
+    if ctx.streams and "STREAM" in sql.upper():
+        from taskshell.translate.streams import status_query
+
+        status = status_query(sql, ctx)
+        if status is not None:
+            return status
     fast = fastpath.passthrough(sql, allow_table=lambda name: fastpath_table_ok(name, ctx))
     if fast is not None:
         return fast
@@ -43,14 +49,30 @@ def translate_with_sqlglot(sql: str, ctx: TranslateContext) -> Translation:
     early = _without_parsing(sql)
     if early is not None:
         return early
+    consume = False
+    if _CONSUME.search(_STRINGS.sub("''", sql)):
+        from taskshell.translate.streams import strip_consume
+
+        sql, consume = strip_consume(sql)
     tree = _parse(sql)
-    return _dispatch(tree, sql, ctx)
+    if not ctx.streams:
+        if consume:
+            raise _unsupported("WITH CONSUME on a table that is not a stream")
+        return _dispatch(tree, sql, ctx)
+    from taskshell.translate import streams
+
+    read = streams.streams_read(tree, ctx)
+    if not read:
+        if consume:
+            raise _unsupported("WITH CONSUME on a table that is not a stream")
+        return _dispatch(tree, sql, ctx)
+    translation = _dispatch(streams.prepare(tree, read, ctx), sql, ctx)
+    return streams.with_stream_steps(translation, read, consume, ctx)
 
 
 def fastpath_table_ok(name: str, ctx: TranslateContext) -> bool:
-    """Whether a table named in a simple statement may be read unchanged (a stream may not). Streams
-    are not translated yet, so every name is fine."""
-    return True
+    """Whether a table named in a simple statement may be read unchanged (a stream may not)."""
+    return name.lower() not in ctx.streams
 
 
 def _without_parsing(sql: str) -> Translation | None:
@@ -58,8 +80,6 @@ def _without_parsing(sql: str) -> Translation | None:
         word = m.group(1).split()[0].upper()
         kind = {"BEGIN": "begin", "START": "begin", "COMMIT": "commit", "ROLLBACK": "rollback"}[word]
         return Translation(kind=kind, steps=(), status=OK)
-    if _CONSUME.search(_STRINGS.sub("''", sql)):
-        raise CompilationError("Unsupported SQL: WITH CONSUME (streams are not supported yet)", code="002040")
     if m := _SET_OPTIONS.match(sql):
         # Databend's table options (change_tracking …) change nothing a local SQLite table needs.
         return Translation(kind="alter_table", steps=(), status=OK, object_name=m.group(1).strip('"'))
@@ -230,7 +250,7 @@ def _create(tree: exp.Create, ctx: TranslateContext) -> Translation:
     raise _unsupported(f"CREATE {kind}")
 
 
-# Table options with no local meaning (storage, retention, change tracking done by triggers anyway).
+# Table options with no local meaning (storage, retention); CHANGE_TRACKING is read by `_change_tracking`.
 _IGNORED_OPTIONS = {"CHANGE_TRACKING", "DATA_RETENTION_TIME_IN_DAYS", "MAX_DATA_EXTENSION_TIME_IN_DAYS",
                     "ENABLE_SCHEMA_EVOLUTION", "DEFAULT_DDL_COLLATION", "BLOCK_PER_SEGMENT",
                     "ROW_PER_BLOCK", "STORAGE_FORMAT", "COMPRESSION", "BLOOM_INDEX_COLUMNS"}
@@ -251,6 +271,18 @@ def _table_comment(tree: exp.Create, allowed: tuple[type, ...]) -> str | None:
         elif not isinstance(prop, allowed):
             raise _unsupported(prop.sql("snowflake") or type(prop).__name__)
     return comment
+
+
+def _change_tracking(tree: exp.Create) -> bool:
+    """Whether the table option CHANGE_TRACKING = TRUE (Databend's way to track a new table) is given."""
+    from sqlglot import exp
+
+    props = tree.args.get("properties")
+    for prop in props.expressions if props else []:
+        if type(prop) is exp.Property and prop.name.upper() == "CHANGE_TRACKING":
+            value = prop.args.get("value")
+            return bool(value.this) if isinstance(value, exp.Boolean) else str(value.name).lower() == "true"
+    return False
 
 
 def _column_defs(schema: exp.Schema) -> list[exp.ColumnDef]:
@@ -320,6 +352,10 @@ def _create_table(tree: exp.Create, ctx: TranslateContext) -> Translation:
     verb = "INSERT OR IGNORE" if exists else "INSERT OR REPLACE"
     steps.append(SqlStep(f"{verb} INTO _ts_tables (name, created_on, owner, comment) VALUES (?, ?, ?, ?)",
                          params=(name, epoch_us(ctx.now), ctx.role, comment)))
+    if _change_tracking(tree):
+        # a request: the interpreter installs the triggers once the table exists (catalog.streams)
+        steps.append(SqlStep("INSERT INTO _ts_tracked (table_name, explicit, created_on) VALUES (?, 1, ?)",
+                             params=(name, epoch_us(ctx.now))))
     return Translation(kind="ctas" if query is not None else "create_table", steps=tuple(steps),
                        status=f"Table {_shown_name(table, ctx)} successfully created.",
                        object_name=name, tables_written=(name,))
