@@ -58,7 +58,7 @@ def main(argv: list[str] | None = None) -> int:
     except SystemExit as exc:  # argparse exits 2 on bad usage, 0 on --help
         return int(exc.code or 0)
 
-    from taskshell.catalog.db import Catalog, default_catalog_path
+    from taskshell.catalog.db import Catalog, default_catalog_path, has_background_work
     from taskshell.errors import TaskshellError
     from taskshell.scheduler.clock import Clock, RealClock, VirtualClock, parse_instant
 
@@ -87,14 +87,16 @@ def main(argv: list[str] | None = None) -> int:
     from taskshell.interpreter.session import Session
 
     interpreter = Interpreter(Session(catalog=catalog, clock=clock, dialect=args.dialect))
-    scheduler = None if args.no_scheduler else _start_scheduler(interpreter)
-    notifier = None
-    if scheduler is not None:
-        from taskshell.notify.notifier import start_notifier
-
-        notifier = start_notifier(catalog, clock, scheduler.runner)  # type: ignore[attr-defined]
+    background = Background(interpreter)
+    interactive = not (args.command or args.file or not sys.stdin.isatty())
+    if not args.no_scheduler:
+        interpreter.scheduler_factory = background.start
+        # Start now when there is work waiting (or time is virtual, where SYSTEM$WAIT drives it);
+        # otherwise the first statement about tasks starts it, and the shell once its prompt is up.
+        if clock.virtual or has_background_work(catalog):
+            interpreter.ensure_scheduler()
     try:
-        if args.command or args.file or not sys.stdin.isatty():
+        if not interactive:
             return _run_script(interpreter, args)
         from taskshell.shell.app import run_interactive
 
@@ -102,23 +104,37 @@ def main(argv: list[str] | None = None) -> int:
         chosen = any(a.startswith("--fo") for a in argv)
         return run_interactive(interpreter, fmt=args.format if chosen else None)
     finally:
-        if scheduler is not None:
-            # runs still going when the script ends are cancelled, never left EXECUTING
-            scheduler.stop()
-        if notifier is not None:
-            notifier.stop()  # delivers what is due for a moment; the rest waits for the next process
+        # runs still going when the script ends are cancelled, never left EXECUTING; the notifier
+        # delivers what is due for a moment and leaves the rest to the next process
+        background.stop()
         interpreter.close()
         catalog.close()
 
 
-def _start_scheduler(interpreter: object) -> object:
-    from taskshell.scheduler.scheduler import Scheduler
+class Background:
+    """The process's scheduler and notifier, started together on first need."""
 
-    session = interpreter.session  # type: ignore[attr-defined]
-    scheduler = Scheduler(session.catalog, session.clock, dialect=session.dialect, timezone=session.timezone)
-    scheduler.start()
-    interpreter.attach_scheduler(scheduler)  # type: ignore[attr-defined]
-    return scheduler
+    def __init__(self, interpreter: object) -> None:
+        self.interpreter = interpreter
+        self.scheduler: object | None = None
+        self.notifier: object | None = None
+
+    def start(self) -> object:
+        from taskshell.notify.notifier import start_notifier
+        from taskshell.scheduler.scheduler import Scheduler
+
+        session = self.interpreter.session  # type: ignore[attr-defined]
+        self.scheduler = Scheduler(session.catalog, session.clock, dialect=session.dialect,
+                                   timezone=session.timezone)
+        self.scheduler.start()  # type: ignore[attr-defined]
+        self.notifier = start_notifier(session.catalog, session.clock, self.scheduler.runner)  # type: ignore[attr-defined]
+        return self.scheduler
+
+    def stop(self) -> None:
+        if self.scheduler is not None:
+            self.scheduler.stop()  # type: ignore[attr-defined]
+        if self.notifier is not None:
+            self.notifier.stop()  # type: ignore[attr-defined]
 
 
 WORKER_GRACE_SECONDS = 5.0

@@ -132,6 +132,18 @@ def _seed(conn: sqlite3.Connection) -> None:
         " VALUES ('default', 'XSMALL', 8, 'STARTED', 'Always present.', 'ACCOUNTADMIN', ?)", (now_us(),))
 
 
+def has_background_work(catalog: Catalog) -> bool:
+    """Started tasks or undelivered notifications: work for a scheduler as soon as a process opens."""
+    conn = catalog._open()
+    try:
+        return conn.execute(
+            "SELECT EXISTS (SELECT 1 FROM _ts_tasks WHERE state = 'started')"
+            " OR EXISTS (SELECT 1 FROM _ts_notifications WHERE status IN ('PENDING', 'RETRYING'))"
+        ).fetchone()[0] == 1
+    finally:
+        conn.close()
+
+
 @contextmanager
 def write_transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
     """BEGIN IMMEDIATE … COMMIT, rolled back whole on any error."""

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from importlib import import_module
 from typing import TYPE_CHECKING
@@ -66,7 +67,23 @@ class Interpreter:
         # The process's background scheduler (None with --no-scheduler); the shell reads its
         # `bus` and `status()`.
         self.scheduler: Scheduler | None = None
+        # Starts the process's scheduler on first need (see ensure_scheduler); None = never.
+        self.scheduler_factory: Callable[[], Scheduler] | None = None
+        self._starting = threading.Lock()
         self._engine: Scheduler | None = None
+
+    def ensure_scheduler(self) -> Scheduler | None:
+        """Start the background scheduler if this process may have one and it is not running yet.
+
+        Plain SQL never needs it, so a one-shot `taskshell -c "select 1"` does not pay for it; any
+        statement about tasks, streams or integrations starts it (and the command line starts it at
+        once when the catalog already has started tasks or undelivered messages).
+        """
+        with self._starting:
+            if self.scheduler is None and self.scheduler_factory is not None:
+                factory, self.scheduler_factory = self.scheduler_factory, None
+                self.attach_scheduler(factory())
+        return self.scheduler
 
     def attach_scheduler(self, scheduler: Scheduler) -> None:
         """Use a started scheduler: EXECUTE TASK runs through it, and on a virtual clock SYSTEM$WAIT
@@ -91,6 +108,8 @@ class Interpreter:
                                        code="002040")
             module, function = _HANDLERS[type(command).__name__]
             handler = getattr(import_module(f"taskshell.interpreter.{module}"), function)
+            if module != "settings":
+                self.ensure_scheduler()
             result = handler(self, command)
             if self.scheduler is not None:
                 self.scheduler.notify_changed()
@@ -114,7 +133,7 @@ class Interpreter:
     def executor(self) -> Scheduler:
         """What runs task graphs for EXECUTE TASK: the scheduler, else a private one that never
         schedules anything by itself."""
-        if self.scheduler is not None:
+        if self.ensure_scheduler() is not None:
             return self.scheduler
         if self._engine is None:
             from taskshell.notify.outbox import attach

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING
 
+from taskshell.catalog.warehouses import SIZES
 from taskshell.errors import CompilationError
 from taskshell.grammar import ast
 from taskshell.interpreter.result import Result
@@ -12,11 +13,6 @@ from taskshell.interpreter.result import Result
 if TYPE_CHECKING:
     from taskshell.interpreter.interpreter import Interpreter
 
-# Servers per size: the default MAX_CONCURRENCY_LEVEL when none is given.
-SIZES = {
-    "XSMALL": 1, "SMALL": 2, "MEDIUM": 4, "LARGE": 8, "XLARGE": 16, "XXLARGE": 32, "XXXLARGE": 64,
-    "X4LARGE": 128, "X5LARGE": 256, "X6LARGE": 512,
-}
 _SIZE_ALIASES = {"X-SMALL": "XSMALL", "X-LARGE": "XLARGE", "2X-LARGE": "XXLARGE", "2XLARGE": "XXLARGE",
                  "3X-LARGE": "XXXLARGE", "3XLARGE": "XXXLARGE", "4X-LARGE": "X4LARGE", "4XLARGE": "X4LARGE",
                  "5X-LARGE": "X5LARGE", "5XLARGE": "X5LARGE", "6X-LARGE": "X6LARGE", "6XLARGE": "X6LARGE"}
@@ -29,10 +25,6 @@ def normalize_size(value: object) -> str:
     if text not in SIZES:
         raise CompilationError(f"invalid value '{value}' for property 'WAREHOUSE_SIZE'", code="002043")
     return text
-
-
-def effective_concurrency(size: str, max_level: int | None) -> int:
-    return max_level if max_level else SIZES.get(size, 1)
 
 
 def _props(props: tuple[tuple[str, object], ...]) -> tuple[dict[str, object], dict[str, object]]:

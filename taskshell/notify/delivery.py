@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
-from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING
-
-import httpx
 
 from taskshell import __version__
 
 if TYPE_CHECKING:
+    import httpx
+
     from taskshell.notify.store import Integration
 
 
@@ -44,6 +43,8 @@ def retryable_status(status: int) -> bool:
 
 
 def send(client: httpx.Client, integration: Integration, body: str) -> AttemptResult:
+    import httpx  # loaded with the first delivery, not at start-up
+
     """Send `body` (JSON) to the integration's webhook once; never raises for network trouble."""
     headers = {"Content-Type": "application/json", "User-Agent": f"taskshell/{__version__}"}
     if integration.authorization_header:
@@ -75,6 +76,7 @@ def _retry_after(value: str | None) -> float | None:
         pass
     try:
         from datetime import UTC, datetime
+        from email.utils import parsedate_to_datetime
 
         return max(0.0, (parsedate_to_datetime(value) - datetime.now(UTC)).total_seconds())
     except (TypeError, ValueError):
@@ -93,6 +95,8 @@ def backoff_seconds(attempt: int, settings: DeliverySettings, rng: random.Random
 
 
 def make_client(settings: DeliverySettings) -> httpx.Client:
+    import httpx  # loaded with the first delivery, not at start-up
+
     timeout = httpx.Timeout(connect=settings.connect_timeout, read=settings.read_timeout,
                             write=settings.read_timeout, pool=settings.connect_timeout)
     return httpx.Client(timeout=timeout, follow_redirects=False, trust_env=settings.trust_env)

@@ -183,7 +183,7 @@ class Scheduler:
             self._roots = roots
 
     def _load_limits(self, conn: sqlite3.Connection) -> None:
-        from taskshell.interpreter.warehouses import effective_concurrency
+        from taskshell.catalog.warehouses import effective_concurrency
 
         self.runtime.limits = {
             name.lower(): effective_concurrency(size, level)

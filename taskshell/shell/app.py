@@ -11,6 +11,7 @@ import shutil
 import signal
 import sys
 import threading
+from collections.abc import Callable
 from dataclasses import replace
 from queue import Empty, SimpleQueue
 from typing import TYPE_CHECKING, Any, TextIO
@@ -70,6 +71,7 @@ class InteractiveShell:
         self.out = out or sys.stdout
         self.err = err or sys.stderr
         self.scheduler = getattr(interpreter, "scheduler", None)
+        self._unsubscribe: Callable[[], None] | None = None
         self.worker = StatementWorker(interpreter.interrupt)
         self.watcher = CatalogWatcher(interpreter.session.catalog, self.scheduler, self._invalidate)
         self._events: SimpleQueue[ev.SchedulerEvent] = SimpleQueue()
@@ -85,7 +87,7 @@ class InteractiveShell:
             complete_in_thread=True, complete_while_typing=True, auto_suggest=AutoSuggestFromHistory(),
             bottom_toolbar=self._toolbar, style=STYLE, include_default_pygments_style=False,
             vi_mode=config.vi, prompt_continuation=lambda width, line, wrap: "." * (width - 1) + " ",
-            refresh_interval=1.0 if self.scheduler is not None or virtual else 0,
+            refresh_interval=1.0 if self._may_schedule() or virtual else 0,
             input=input, output=output)
 
     # ------------------------------------------------------------------ the loop
@@ -93,7 +95,7 @@ class InteractiveShell:
         catalog = self.interpreter.session.catalog.display_path
         self.write(f"taskshell {__version__} — catalog {catalog}. End statements with ';' "
                    "(Esc-Enter for a newline). !help lists commands; Ctrl-D leaves.\n")
-        unsubscribe = self.scheduler.bus.subscribe(self._on_event) if self.scheduler is not None else None
+        self._unsubscribe = self.scheduler.bus.subscribe(self._on_event) if self.scheduler is not None else None
         previous_sigint = _catch_sigint(lambda signum, frame: self.worker.request_cancel())
         try:
             while True:
@@ -113,8 +115,8 @@ class InteractiveShell:
         finally:
             if previous_sigint is not None:
                 signal.signal(signal.SIGINT, previous_sigint)
-            if unsubscribe is not None:
-                unsubscribe()
+            if self._unsubscribe is not None:
+                self._unsubscribe()
             self.watcher.stop()
             self.worker.close()
 
@@ -224,6 +226,21 @@ class InteractiveShell:
     def _start_watcher(self, app: Any) -> None:
         app.after_render -= self._start_watcher
         self.watcher.start()
+        if self.scheduler is None and self._may_schedule():
+            # The scheduler starts once the prompt is up, so that it never delays the first prompt.
+            threading.Thread(target=self._start_scheduler, name="taskshell-start-scheduler",
+                             daemon=True).start()
+
+    def _may_schedule(self) -> bool:
+        return self.scheduler is not None or getattr(self.interpreter, "scheduler_factory", None) is not None
+
+    def _start_scheduler(self) -> None:
+        scheduler = self.interpreter.ensure_scheduler()
+        if scheduler is None or self.scheduler is not None:
+            return
+        self.scheduler = scheduler
+        self._unsubscribe = scheduler.bus.subscribe(self._on_event)
+        self.watcher.set_scheduler(scheduler)
 
     def _on_event(self, event: ev.SchedulerEvent) -> None:
         """Called on the scheduler's thread: queue the event, and print it now if the prompt is idle."""

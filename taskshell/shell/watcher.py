@@ -33,6 +33,11 @@ class CatalogWatcher:
             self._thread = threading.Thread(target=self._run, name="taskshell-catalog-watch", daemon=True)
             self._thread.start()
 
+    def set_scheduler(self, scheduler: Any) -> None:
+        """The scheduler started after the watcher: show its status from now on."""
+        self._scheduler = scheduler
+        self._dirty.set()
+
     def refresh(self) -> None:
         """Ask for a new snapshot (after DDL or a scheduler event); requests coalesce."""
         self._dirty.set()
