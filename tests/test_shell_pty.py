@@ -15,7 +15,7 @@ from tests.conftest import program
 pexpect = pytest.importorskip("pexpect")
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="needs a POSIX pseudo-terminal")
 
-TIMEOUT = 20
+TIMEOUT = 30
 PROMPT = "taskshell>"
 
 
