@@ -11,8 +11,14 @@ from __future__ import annotations
 import os
 import sqlite3
 import time
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from taskshell.catalog.db import write_transaction
+
+if TYPE_CHECKING:
+    from taskshell.scheduler.runs import FinishedHook
 
 EXPIRY_BEATS = 3
 NO_HEARTBEAT_CODE = "100001"
@@ -38,7 +44,8 @@ def unregister(conn: sqlite3.Connection, process_id: str) -> None:
         conn.execute("DELETE FROM _ts_processes WHERE id = ?", (process_id,))
 
 
-def beat_and_expire(conn: sqlite3.Connection, process_id: str, heartbeat_ms: int, clock_now_us: int) -> int:
+def beat_and_expire(conn: sqlite3.Connection, process_id: str, heartbeat_ms: int, clock_now_us: int,
+                    hooks: Sequence[FinishedHook] = ()) -> int:
     """Write this process's beat and fail the runs of dead processes; the number of runs failed."""
     now = real_us()
     failed = 0
@@ -54,12 +61,24 @@ def beat_and_expire(conn: sqlite3.Connection, process_id: str, heartbeat_ms: int
             "SELECT id FROM _ts_processes WHERE id != ? AND heartbeat_ms IS NOT NULL"
             " AND heartbeat_at < ? - heartbeat_ms * 1000 * ?", (process_id, now, EXPIRY_BEATS))]
         for owner in dead:
-            failed += expire_owner(conn, owner, clock_now_us)
+            failed += expire_owner(conn, owner, clock_now_us, hooks)
             conn.execute("DELETE FROM _ts_processes WHERE id = ?", (owner,))
     return failed
 
 
-def expire_owner(conn: sqlite3.Connection, owner: str, now_us: int) -> int:
+def _instant(us: int | None) -> datetime | None:
+    return None if us is None else datetime.fromtimestamp(us / 1_000_000, UTC)
+
+
+def expire_owner(conn: sqlite3.Connection, owner: str, now_us: int,
+                 hooks: Sequence[FinishedHook] = ()) -> int:
+    """Fail a dead owner's EXECUTING runs; `hooks` (the runner's on_finished, e.g. the notification
+    outbox) see each of them in this same transaction, as they would a run that failed by itself."""
+    expiring = conn.execute(
+        "SELECT r.seq, r.name, r.task_id, COALESCE(t.name, r.name), r.root_task_id, r.scheduled_time,"
+        " r.query_start_time, r.run_id, r.query_id, r.attempt_number, r.graph_run_id, r.scheduled_from"
+        " FROM _ts_task_runs r LEFT JOIN _ts_tasks t ON t.uuid = r.root_task_id"
+        " WHERE r.claimed_by = ? AND r.state = 'EXECUTING'", (owner,)).fetchall() if hooks else []
     cur = conn.execute(
         "UPDATE _ts_task_runs SET state = 'FAILED', error_code = ?, error_message = ?, completed_time = ?"
         " WHERE claimed_by = ? AND state = 'EXECUTING'", (NO_HEARTBEAT_CODE, NO_HEARTBEAT_MESSAGE, now_us, owner))
@@ -70,4 +89,17 @@ def expire_owner(conn: sqlite3.Connection, owner: str, now_us: int) -> int:
         "  AND r.error_message = ? ORDER BY r.seq LIMIT 1))"
         " WHERE claimed_by = ? AND state = 'EXECUTING'",
         (now_us, NO_HEARTBEAT_CODE, NO_HEARTBEAT_MESSAGE, NO_HEARTBEAT_MESSAGE, owner))
+    if expiring:
+        from taskshell.scheduler.runs import FinishedRun
+
+        for (seq, task, task_id, root, root_id, scheduled, started, run_id, query_id, attempt,
+             graph_run_id, scheduled_from) in expiring:
+            finished = FinishedRun(
+                seq=seq, task=task, task_id=task_id, root=root, root_task_id=root_id, state="FAILED",
+                error_code=NO_HEARTBEAT_CODE, error_message=NO_HEARTBEAT_MESSAGE,
+                scheduled_time=_instant(scheduled), query_start_time=_instant(started),
+                completed_time=_instant(now_us), run_id=run_id, query_id=query_id, attempt=attempt,
+                graph_run_id=graph_run_id, scheduled_from=scheduled_from, return_value=None)
+            for hook in hooks:
+                hook(conn, finished)
     return max(cur.rowcount, 0)
