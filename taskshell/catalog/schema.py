@@ -227,6 +227,10 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE TABLE _ts_flags (k INTEGER PRIMARY KEY, v BOOLEAN NOT NULL);
     INSERT INTO _ts_flags(k, v) VALUES (0, 0), (1, 1);
     """,
+    # 5: the scheduler asks for a root's finalizer at every claim; without this it reads every task
+    """
+    CREATE INDEX _ts_tasks_by_finalized_root ON _ts_tasks(finalize_id) WHERE finalize_id IS NOT NULL;
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

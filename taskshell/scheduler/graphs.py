@@ -14,11 +14,12 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import partial
 
 from taskshell.catalog import tasks as task_rows
 from taskshell.catalog.tasks import TaskRecord
 from taskshell.scheduler import events
-from taskshell.scheduler.runs import RunOutcome, RunRequest, TaskRunner, us
+from taskshell.scheduler.runs import RunOutcome, RunRequest, Started, TaskRunner, us
 from taskshell.scheduler.runtime import RunControl, Runtime
 
 FAILED_STATES = ("FAILED", "FAILED_AND_AUTO_SUSPENDED")
@@ -109,9 +110,14 @@ class GraphRunner:
 
     # ------------------------------------------------------------------ running
     def start(self, run: GraphRun, previous: dict[int, tuple[str, str | None]] | None = None,
-              inline: bool = False) -> None:
+              inline: bool = False, root_started: Started | None = None) -> None:
         """Start a graph run; `previous` (RETRY) maps tasks that need not run again to (state, value).
-        `inline`: the calling run thread runs the first task itself."""
+        `inline`: the calling run thread runs the first task itself. `root_started`: the claim
+        already recorded the root EXECUTING."""
+        if root_started is not None:
+            self.adopt(run)
+            self._run_task(run, run.plan.root.id, run.controls[run.plan.root.id], root_started)
+            return
         with self._lock:
             self.active[run.id] = run
             for task_id, (state, value) in (previous or {}).items():
@@ -125,6 +131,13 @@ class GraphRunner:
             else:
                 ready = self._initial(run, ready)
         self._launch(run, ready, inline)
+
+    def adopt(self, run: GraphRun) -> None:
+        """Count a claimed graph run whose root is about to run as active (shutdown cancels it)."""
+        with self._lock:
+            self.active[run.id] = run
+            run.started.add(run.plan.root.id)
+            run.controls.setdefault(run.plan.root.id, RunControl())
 
     def _initial(self, run: GraphRun, candidates: list[int]) -> list[int]:
         ready: list[int] = []
@@ -172,28 +185,71 @@ class GraphRunner:
                     ready.extend(self._decide(run, task_id, "CANCELLED"))
         with self._lock:
             controls = [(task_id, run.controls.setdefault(task_id, RunControl())) for task_id in ready]
+        begun = self._start_batch(run, controls) if len(controls) > 1 and not self.runtime.virtual else {}
         # a thread that just finished a task runs the first next one itself: no hand-over, no lag
         for task_id, control in controls[1:] if inline else controls:
-            self.runtime.spawn(lambda t=task_id, c=control: self._run_task(run, t, c),
+            self.runtime.spawn(partial(self._run_task, run, task_id, control, begun.get(task_id)),
                                name=run.plan.members[task_id].name)
         if inline and controls:
-            self._run_task(run, *controls[0])
+            self._run_task(run, *controls[0], begun.get(controls[0][0]))
         else:
             self._maybe_finish(run)
 
-    def _run_task(self, run: GraphRun, task_id: int, control: RunControl) -> None:
+    def _start_batch(self, run: GraphRun, controls: list[tuple[int, RunControl]]) -> dict[int, Started]:
+        """Record every released task that can start at once EXECUTING in one transaction: one that
+        has no WHEN and finds a free warehouse slot (it keeps the slot). On the real clock only: there
+        the order of rows across tasks promises nothing, while a virtual clock's history must match
+        the one-task-at-a-time order exactly."""
+        taken: list[tuple[int, RunRequest]] = []
+        for task_id, control in controls:
+            task = run.plan.members[task_id]
+            if task.condition or control.cancelled or not self.runtime.try_slot(task.warehouse):
+                continue
+            taken.append((task_id, self._request(run, task_id)))
+        if not taken:
+            return {}
+        begun: dict[int, Started] = {}
+        conn = self.runner.catalog_connection()
+        try:
+            with self.runtime.write(conn):
+                for task_id, req in taken:
+                    begun[task_id] = self.runner.start_in(conn, req)
+        except sqlite3.Error:
+            begun = {}  # each run records its own start, as if there were no batch
+        finally:
+            self.runner.release_connection(conn)
+            for task_id, _ in taken:
+                if task_id not in begun:
+                    self.runtime.release_slot(run.plan.members[task_id].warehouse)
+        return begun
+
+    def _request(self, run: GraphRun, task_id: int) -> RunRequest:
         plan = run.plan
-        task = plan.members[task_id]
         values = tuple((plan.members[p].name, _value(run.outcomes.get(p)))
                        for p in plan.preds.get(task_id, ()) if p in run.outcomes)
-        req = RunRequest(task=task, root=plan.root, scheduled_time=run.scheduled_time,
-                         scheduled_from=run.scheduled_from, run_id=run.run_id,
-                         graph_version=plan.root.graph_version, attempt=run.attempt, graph_run_id=run.id,
-                         predecessor_values=values)
+        return RunRequest(task=plan.members[task_id], root=plan.root, scheduled_time=run.scheduled_time,
+                          scheduled_from=run.scheduled_from, run_id=run.run_id,
+                          graph_version=plan.root.graph_version, attempt=run.attempt, graph_run_id=run.id,
+                          predecessor_values=values)
+
+    def _run_task(self, run: GraphRun, task_id: int, control: RunControl, started: Started | None = None) -> None:
+        plan = run.plan
+        task = plan.members[task_id]
+        req = self._request(run, task_id)
+        closed: list[datetime] = []
         try:
-            outcome = self.runner.run(req, control)
+            outcome = self.runner.run(req, control, started, self._closer(run, task_id, closed))
         except Exception as exc:  # noqa: BLE001 - a broken run must not leave its graph hanging
             outcome = RunOutcome("FAILED", None, None, "100000", f"Internal error while running the task: {exc}")
+        if closed and outcome.succeeded:
+            # the run's own commit ended the graph run too
+            with self._lock:
+                run.controls.pop(task_id, None)
+                run.started.discard(task_id)
+                run.outcomes[task_id] = outcome
+                run.state = "SUCCEEDED"
+            self._ended(run, None)
+            return
         with self._lock:
             run.controls.pop(task_id, None)
             run.started.discard(task_id)
@@ -238,6 +294,42 @@ class GraphRunner:
             return "CANCELLED"
         return "SUCCEEDED"
 
+    def _closer(self, run: GraphRun, task_id: int, closed: list[datetime]) -> Callable[[sqlite3.Connection, datetime], bool]:
+        """What a succeeding task calls inside its commit: when it is the last task of a graph run
+        that has succeeded so far, the graph run's row is completed in the same transaction."""
+
+        def close(conn: sqlite3.Connection, now: datetime) -> bool:
+            with self._lock:
+                if self.stopping or not self._ends_graph(run, task_id):
+                    return False
+                conn.execute(
+                    "UPDATE _ts_graph_runs SET state = 'SUCCEEDED', completed_time = ?, query_start_time ="
+                    " (SELECT min(query_start_time) FROM _ts_task_runs WHERE graph_run_id = ?)"
+                    " WHERE id = ? AND state = 'EXECUTING'", (us(now), run.id, run.id))
+                closed.append(now)
+                return True
+
+        return close
+
+    @staticmethod
+    def _ends_graph(run: GraphRun, task_id: int) -> bool:
+        """Whether `task_id` succeeding leaves nothing else to run and the graph run SUCCEEDED."""
+        plan = run.plan
+        if run.state is not None or run.started != {task_id} or run.failures:
+            return False
+        if any(_state(o) not in ("SUCCEEDED", "SUSPENDED", "SKIPPED") for o in run.outcomes.values()):
+            return False
+        if plan.root.id in run.outcomes and _state(run.outcomes[plan.root.id]) == "SKIPPED":
+            return False
+        fin = plan.finalizer
+        if fin is not None and task_id == fin.id:
+            return True
+        if plan.children.get(task_id) or task_id not in plan.preds:
+            return False
+        if any(i not in run.outcomes for i in plan.preds if i != task_id):
+            return False
+        return fin is None or fin.id in run.outcomes or fin.state != "started"
+
     def _complete(self, run: GraphRun) -> None:
         first = run.failures[0] if run.failures else (None, None, None)
         now = self.runner.clock.now()
@@ -253,6 +345,9 @@ class GraphRunner:
                 retry = self._auto_retry(conn, run)
         finally:
             self.runner.release_connection(conn)
+        self._ended(run, retry)
+
+    def _ended(self, run: GraphRun, retry: GraphRun | None) -> None:
         with self._lock:
             self.active.pop(run.id, None)
         if retry is not None:

@@ -11,25 +11,29 @@ they write (a notification to send, a stream offset) commits with the run or not
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import threading
 import uuid
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from functools import lru_cache
+from types import MappingProxyType
+from typing import Any
 
 from taskshell.catalog import tasks as task_rows
 from taskshell.catalog.db import Catalog
 from taskshell.catalog.execute import run_steps
 from taskshell.catalog.functions import translate_sqlite_error
-from taskshell.catalog.streams import read_streams
+from taskshell.catalog.streams import StreamInfo, read_streams
 from taskshell.catalog.tasks import TaskRecord
 from taskshell.errors import CONDITION_FALSE, TaskshellError
 from taskshell.grammar.body import body_statements
 from taskshell.scheduler import events, sqlenv
 from taskshell.scheduler.clock import Clock
 from taskshell.scheduler.runtime import RunCancelled, RunControl, Runtime, make_runtime
-from taskshell.translate.context import TranslateContext
+from taskshell.translate.context import TranslateContext, Translation
 from taskshell.translate.translator import translate
 
 CONDITION_FALSE_MESSAGE = "Conditional expression for task evaluated to false."
@@ -39,6 +43,11 @@ TIMEOUT_CODE = "000630"
 SNOWFLAKE_DATABASE = "TASKSHELL"
 _READ_KINDS = ("select", "show_tables", "describe_table")
 _QUERY_IDS = uuid.UUID("6f1c5b8e-3d2a-4c6b-9a57-2b4f0e8d1c3a")
+# A translation is reused only if translating it at this far-off instant gives the same steps: one
+# that folds CURRENT_TIMESTAMP (or any other value of the moment) differs, and is translated anew.
+_TIME_PROBE = timedelta(days=397, hours=13, minutes=37, seconds=11, microseconds=123457)
+_CACHE_LIMIT = 1024
+_TIMED = object()  # the cache's mark for a text whose translation depends on the time
 
 
 def us(instant: datetime) -> int:
@@ -102,6 +111,28 @@ class FinishedRun:
 
 
 FinishedHook = Callable[[sqlite3.Connection, FinishedRun], None]
+# Called inside a successful run's recording transaction; True when it also ended the graph run.
+Closer = Callable[[sqlite3.Connection, datetime], bool]
+
+
+@dataclass(frozen=True)
+class Started:
+    """A run whose EXECUTING row a batch already committed (with its warehouse slot taken)."""
+
+    seq: int
+    query_id: str
+    at: datetime
+
+
+@lru_cache(maxsize=512)
+def _statements(definition: str) -> tuple[str, ...]:
+    return tuple(body_statements(definition))
+
+
+@lru_cache(maxsize=512)
+def _params(session_params: str | None) -> dict[str, Any]:
+    # shared between runs: read only
+    return json.loads(session_params or "{}")
 
 
 class _NotOurs(Exception):
@@ -123,8 +154,12 @@ class TaskRunner:
         self.on_finished: list[FinishedHook] = []
         self._lock = threading.Lock()
         self._idle: list[tuple[sqlite3.Connection, sqlenv.SqlEnv, list[str]]] = []
-        self._all: list[sqlite3.Connection] = []
+        self._closed = False
         self._lent: dict[int, tuple[sqlite3.Connection, sqlenv.SqlEnv, list[str]]] = {}
+        # the catalog's streams, re-read only when the schema or the stream rows change
+        # (probe key, streams, token), replaced whole so that readers never see half of a change
+        self._snapshot: tuple[object, Mapping[str, StreamInfo], int] = (None, MappingProxyType({}), 0)
+        self._translations: dict[tuple, object] = {}
 
     # ------------------------------------------------------------------ connections
     def _checkout(self) -> tuple[sqlite3.Connection, sqlenv.SqlEnv, list[str]]:
@@ -136,8 +171,6 @@ class TaskRunner:
         conn = self.catalog.connect()
         self.runtime.prepare(conn)
         sqlenv.install(conn, env)
-        with self._lock:
-            self._all.append(conn)
         return conn, env, zone
 
     def catalog_connection(self) -> sqlite3.Connection:
@@ -147,41 +180,57 @@ class TaskRunner:
         return conn
 
     def release_connection(self, conn: sqlite3.Connection) -> None:
-        pair = self._lent.pop(id(conn))
+        self._return(self._lent.pop(id(conn)))
+
+    def _return(self, pair: tuple[sqlite3.Connection, sqlenv.SqlEnv, list[str]]) -> None:
         with self._lock:
-            self._idle.append(pair)
+            if not self._closed:
+                self._idle.append(pair)
+                return
+        pair[0].close()  # closed meanwhile: a connection still in use is closed when it comes back
 
     def close(self) -> None:
         with self._lock:
-            conns, self._all, self._idle = self._all, [], []
-        for conn in conns:
+            self._closed = True
+            idle, self._idle = self._idle, []
+        for conn, _, _ in idle:
             conn.close()
 
     # ------------------------------------------------------------------ a run
-    def run(self, req: RunRequest, control: RunControl | None = None) -> RunOutcome:
+    def run(self, req: RunRequest, control: RunControl | None = None, started: Started | None = None,
+            close: Closer | None = None) -> RunOutcome:
+        """Run one task. `started`: a batch already recorded it EXECUTING and took its slot.
+        `close`: called in the success transaction to end the graph run in the same commit."""
         control = control or RunControl()
         conn, env, zone = pair = self._checkout()
         try:
-            return self._run(conn, env, zone, req, control)
+            return self._run(conn, env, zone, req, control, started, close)
         finally:
             env.task, env.wait = None, None
-            with self._lock:
-                self._idle.append(pair)
+            self._return(pair)
 
     def _run(self, conn: sqlite3.Connection, env: sqlenv.SqlEnv, zone: list[str], req: RunRequest,
-             control: RunControl) -> RunOutcome:
+             control: RunControl, started: Started | None = None, close: Closer | None = None) -> RunOutcome:
         task = req.task
-        params = task.params
+        params = _params(task.session_params)
         zone[0] = str(params.get("TIMEZONE") or self.timezone)
         dialect = str(params.get("DIALECT") or self.dialect).lower()
         ctx = TranslateContext(now=self.clock.now(), timezone=zone[0], dialect=dialect,
                                database=task.database_name, schema=task.schema_name,
-                               role=task.owner, in_task=True, streams=read_streams(conn))
+                               role=task.owner, in_task=True, streams=self._stream_snapshot(conn))
         env.task = sqlenv.TaskRunInfo(task_name=task.name, root_task_name=req.root.name,
                                       root_task_uuid=req.root.uuid, run_id=req.run_id,
                                       scheduled_time=req.scheduled_time,
                                       predecessor_values=dict(req.predecessor_values))
         env.wait = lambda seconds: self.runtime.wait(control, seconds)
+        if started is not None:
+            try:
+                if control.cancelled:
+                    return self._record_end(conn, req, started.seq, started.query_id, started.at,
+                                            control.state or "CANCELLED", control.code, control.message)
+                return self._execute(conn, env, req, control, ctx, started, close)
+            finally:
+                self.runtime.release_slot(task.warehouse)
         if control.cancelled:
             return self._record_end(conn, req, None, None, None, control.state or "CANCELLED",
                                     control.code, control.message)
@@ -197,17 +246,27 @@ class TaskRunner:
             return self._record_end(conn, req, None, None, None, control.state or "CANCELLED",
                                     control.code, control.message)
         try:
-            return self._execute(conn, env, req, control, ctx)
+            return self._execute(conn, env, req, control, ctx, None, close)
         finally:
             self.runtime.release_slot(task.warehouse)
 
+    def start_in(self, conn: sqlite3.Connection, req: RunRequest) -> Started:
+        """Inside the caller's write transaction: record the run EXECUTING as of now."""
+        now = self.clock.now()
+        query_id = self._query_id(req, now)
+        return Started(self._insert_run(conn, req, "EXECUTING", query_id, now), query_id, now)
+
     def _execute(self, conn: sqlite3.Connection, env: sqlenv.SqlEnv, req: RunRequest,
-                 control: RunControl, ctx: TranslateContext) -> RunOutcome:
+                 control: RunControl, ctx: TranslateContext, begun: Started | None,
+                 close: Closer | None) -> RunOutcome:
         task = req.task
-        started = self.clock.now()
-        query_id = self._query_id(req, started)
-        with self.runtime.write(conn):
-            seq = self._insert_run(conn, req, "EXECUTING", query_id, started)
+        if begun is None:
+            started = self.clock.now()
+            query_id = self._query_id(req, started)
+            with self.runtime.write(conn):
+                seq = self._insert_run(conn, req, "EXECUTING", query_id, started)
+        else:
+            seq, query_id, started = begun.seq, begun.query_id, begun.at
         self._publish(events.RUN_STARTED, req, "EXECUTING")
         timeout_ms = task.user_task_timeout_ms
         if timeout_ms is None:
@@ -218,15 +277,15 @@ class TaskRunner:
                 started + timedelta(milliseconds=timeout_ms),
                 lambda: self.runtime.cancel(control, "FAILED", TIMEOUT_CODE, timeout_message(timeout_ms)))
         try:
-            translations = [translate(s, ctx) for s in body_statements(task.definition)]
+            translations = [self._translate(s, ctx) for s in _statements(task.definition)]
             if any(t.kind in ("begin", "commit", "rollback") for t in translations):
                 raise TaskshellError(
                     "Transaction control statements are not allowed in a task body; "
                     "the whole body runs in one transaction.", code="000603")
-            if any(t.kind not in _READ_KINDS for t in translations):
+            if any(t.kind not in _READ_KINDS for t in translations) or self._read_under_lock(task):
                 with self.runtime.write(conn):
                     self._run_body(conn, translations, control)
-                    outcome = self._succeed(conn, req, seq, query_id, started, env)
+                    outcome = self._succeed(conn, req, seq, query_id, started, env, close)
             else:
                 # a body that only reads needs no write lock while it runs (or waits)
                 conn.execute("BEGIN")
@@ -235,7 +294,7 @@ class TaskRunner:
                 finally:
                     conn.execute("COMMIT")
                 with self.runtime.write(conn):
-                    outcome = self._succeed(conn, req, seq, query_id, started, env)
+                    outcome = self._succeed(conn, req, seq, query_id, started, env, close)
         except _NotOurs:
             return self._taken(conn, seq, query_id)
         except (RunCancelled, TaskshellError, sqlite3.Error) as exc:
@@ -251,6 +310,12 @@ class TaskRunner:
         self._publish(events.RUN_SUCCEEDED, req, "SUCCEEDED")
         return outcome
 
+    def _read_under_lock(self, task: TaskRecord) -> bool:
+        """Whether a body that only reads may run in the transaction that records its end: on the real
+        clock, when it cannot wait (SYSTEM$WAIT) and so holds the write lock only for as long as it
+        reads; one commit fewer. A virtual clock keeps the read apart, where the history shows it."""
+        return not self.runtime.virtual and "SYSTEM$WAIT" not in task.definition.upper()
+
     def _run_body(self, conn: sqlite3.Connection, translations: list, control: RunControl) -> None:
         with control.lock:
             control.conn = conn
@@ -264,12 +329,43 @@ class TaskRunner:
         control.check()
 
     def _condition_holds(self, conn: sqlite3.Connection, condition: str, ctx: TranslateContext) -> bool:
-        translation = translate(f"SELECT ({condition})", ctx)
+        translation = self._translate(f"SELECT ({condition})", ctx)
         outcome = run_steps(conn, translation.steps)
         value = outcome.rows[0][0] if outcome.rows else None
         if isinstance(value, str):
             return value.strip().lower() in ("true", "t", "yes", "y", "on", "1")
         return bool(value)
+
+    # ------------------------------------------------------------------ translations
+    def _stream_snapshot(self, conn: sqlite3.Connection) -> Mapping[str, StreamInfo]:
+        # the snapshot is derived from the schema (triggers, columns) and the stream rows alone
+        key = conn.execute(
+            "SELECT (SELECT schema_version FROM pragma_schema_version), group_concat(id || ',' || name"
+            " || ',' || gen || ',' || mode || ',' || flavour, ';') FROM _ts_streams").fetchone()
+        snapshot = self._snapshot
+        if key != snapshot[0]:
+            with self._lock:
+                snapshot = (key, read_streams(conn), self._snapshot[2] + 1)
+                self._snapshot = snapshot
+        return snapshot[1]
+
+    def _translate(self, sql: str, ctx: TranslateContext) -> Translation:
+        """`translate`, reusing an earlier translation of the same text in the same setting when it
+        does not depend on the moment (CURRENT_TIMESTAMP and friends are folded into literals)."""
+        _, streams, token = self._snapshot
+        if ctx.streams is not streams:
+            return translate(sql, ctx)
+        key = (sql, ctx.dialect, ctx.timezone, ctx.database, ctx.schema, ctx.role, token)
+        found = self._translations.get(key)
+        if isinstance(found, Translation):
+            return found
+        translation = translate(sql, ctx)
+        if found is None:
+            later = translate(sql, replace(ctx, now=ctx.now + _TIME_PROBE))
+            if len(self._translations) >= _CACHE_LIMIT:
+                self._translations.clear()  # also forgets texts of snapshots gone by
+            self._translations[key] = translation if later == translation else _TIMED
+        return translation
 
     def _query_id(self, req: RunRequest, started: datetime) -> str:
         if not self.runtime.virtual:
@@ -309,7 +405,7 @@ class TaskRunner:
                            scheduled_from=req.scheduled_from, return_value=return_value)
 
     def _succeed(self, conn: sqlite3.Connection, req: RunRequest, seq: int, query_id: str,
-                 started: datetime, env: sqlenv.SqlEnv) -> RunOutcome:
+                 started: datetime, env: sqlenv.SqlEnv, close: Closer | None = None) -> RunOutcome:
         now = self.clock.now()
         value = env.task.return_value if env.task else None
         cur = conn.execute(
@@ -323,6 +419,8 @@ class TaskRunner:
         finished = self._finished(req, seq, "SUCCEEDED", None, None, query_id, started, now, value)
         for hook in self.on_finished:
             hook(conn, finished)
+        if close is not None:
+            close(conn, now)
         return RunOutcome("SUCCEEDED", seq, query_id, return_value=value, completed=now)
 
     def _record_end(self, conn: sqlite3.Connection, req: RunRequest, seq: int | None, query_id: str | None,

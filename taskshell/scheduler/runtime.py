@@ -20,7 +20,11 @@ from typing import Any
 
 from taskshell.catalog.db import write_transaction
 from taskshell.scheduler.clock import Clock, VirtualClock
-from taskshell.scheduler.sim import Fiber, Simulation, WorkerPool
+from taskshell.scheduler.sim import Fiber, Simulation
+from taskshell.scheduler.workers import WorkerPool
+
+# Runs computing at once on the real clock; more only wait their turn for the interpreter lock
+RUN_THREADS = 1
 
 
 class RunCancelled(Exception):
@@ -52,9 +56,9 @@ class RunControl:
 class Runtime:
     virtual = False
 
-    def __init__(self, clock: Clock) -> None:
+    def __init__(self, clock: Clock, threads: int | None = None) -> None:
         self.clock = clock
-        self.pool = WorkerPool("taskshell-run")
+        self.pool = WorkerPool("taskshell-run", threads)
         self.limits: dict[str, int] = {}  # lower-case warehouse name → concurrent runs
         self.lock_holders = 0
 
@@ -71,6 +75,10 @@ class Runtime:
         raise NotImplementedError
 
     def acquire_slot(self, warehouse: str | None, control: RunControl) -> bool:
+        raise NotImplementedError
+
+    def try_slot(self, warehouse: str | None) -> bool:
+        """Take a slot of `warehouse` only if one is free now and no run is queued for it."""
         raise NotImplementedError
 
     def release_slot(self, warehouse: str | None) -> None:
@@ -98,7 +106,7 @@ class Runtime:
 
 class RealRuntime(Runtime):
     def __init__(self, clock: Clock) -> None:
-        super().__init__(clock)
+        super().__init__(clock, RUN_THREADS)
         self._slots = threading.Condition()
         self._used: dict[str, int] = {}
         self._deadlines = _Deadlines(clock)
@@ -107,9 +115,15 @@ class RealRuntime(Runtime):
     def spawn(self, job: Callable[[], None], name: str = "run") -> None:
         self.pool.submit(job)
 
+    def prepare(self, conn: sqlite3.Connection) -> None:
+        # a run's commit must not copy the log into the file (and sync it) on its way: the
+        # scheduler's loop checkpoints instead (sessions keep SQLite's automatic checkpoints)
+        conn.execute("PRAGMA wal_autocheckpoint = 0")
+
     def wait(self, control: RunControl, seconds: float) -> None:
-        if control.event.wait(seconds):
-            raise RunCancelled(control.message)
+        with self.pool.blocking():
+            if control.event.wait(seconds):
+                raise RunCancelled(control.message)
 
     @contextmanager
     def write(self, conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
@@ -130,7 +144,19 @@ class RealRuntime(Runtime):
                 if limit is None or self._used.get(key, 0) < limit:
                     self._used[key] = self._used.get(key, 0) + 1
                     return True
-                self._slots.wait(0.05)
+                with self.pool.blocking():
+                    self._slots.wait(0.05)
+
+    def try_slot(self, warehouse: str | None) -> bool:
+        limit = self.limit_of(warehouse)
+        if limit is None:
+            return True
+        key = warehouse.lower()  # type: ignore[union-attr]
+        with self._slots:
+            if self._used.get(key, 0) < limit:
+                self._used[key] = self._used.get(key, 0) + 1
+                return True
+        return False
 
     def release_slot(self, warehouse: str | None) -> None:
         if not warehouse:
@@ -145,7 +171,7 @@ class RealRuntime(Runtime):
         return self._deadlines.add(instant, action)
 
     def cancel_call(self, handle: Any) -> None:
-        handle[3] = False
+        self._deadlines.cancel(handle)
 
     def cancel(self, control: RunControl, state: str, code: str | None, message: str) -> None:
         super().cancel(control, state, code, message)
@@ -215,6 +241,16 @@ class VirtualRuntime(Runtime):
         self.sim.park(lambda fiber: waiting.append((fiber, control)))
         return control.granted and not control.cancelled
 
+    def try_slot(self, warehouse: str | None) -> bool:
+        limit = self.limit_of(warehouse)
+        if limit is None:
+            return True
+        key = warehouse.lower()  # type: ignore[union-attr]
+        if self._used.get(key, 0) < limit and not self._queues.get(key):
+            self._used[key] = self._used.get(key, 0) + 1
+            return True
+        return False
+
     def release_slot(self, warehouse: str | None) -> None:
         if not warehouse or self.limit_of(warehouse) is None:
             return
@@ -259,22 +295,36 @@ class _Deadlines:
         self._heap: list[list] = []
         self._seq = itertools.count()
         self._thread: threading.Thread | None = None
+        self._dead = 0  # cancelled entries still in the heap
 
     def add(self, instant: datetime, action: Callable[[], None]) -> list:
         entry = [instant, next(self._seq), action, True]
         with self._cv:
+            if self._dead > 1024 and 2 * self._dead > len(self._heap):
+                # runs that ended long before their timeout leave dead entries: drop them
+                self._heap = [e for e in self._heap if e[3]]
+                heapq.heapify(self._heap)
+                self._dead = 0
             heapq.heappush(self._heap, entry)
             if self._thread is None:
                 self._thread = threading.Thread(target=self._loop, daemon=True, name="taskshell-deadlines")
                 self._thread.start()
-            self._cv.notify()
+            if self._heap[0] is entry:
+                self._cv.notify()  # only an earlier deadline changes how long the thread sleeps
         return entry
+
+    def cancel(self, entry: list) -> None:
+        with self._cv:
+            if entry[3]:
+                entry[3] = False
+                self._dead += 1
 
     def _loop(self) -> None:
         while True:
             with self._cv:
                 while self._heap and not self._heap[0][3]:
                     heapq.heappop(self._heap)
+                    self._dead -= 1
                 if not self._heap:
                     self._cv.wait(5.0)
                     continue

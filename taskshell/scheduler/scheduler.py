@@ -21,21 +21,23 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import partial
 
-from taskshell.catalog import tasks as task_rows
-from taskshell.catalog.db import Catalog
+from taskshell.catalog.db import Catalog, write_transaction
 from taskshell.catalog.tasks import TaskRecord
 from taskshell.errors import ExecutionError
-from taskshell.scheduler import liveness
+from taskshell.scheduler import claims, liveness
 from taskshell.scheduler.clock import Clock
 from taskshell.scheduler.events import TASK_AUTO_SUSPENDED, EventBus, SchedulerEvent, SchedulerStatus
-from taskshell.scheduler.graphs import OVERLAP_MESSAGE, GraphRun, GraphRunner, load_plan, publish_skip
-from taskshell.scheduler.runs import RunRequest, TaskRunner, us
+from taskshell.scheduler.graphs import GraphRun, GraphRunner, load_plan, publish_skip
+from taskshell.scheduler.runs import TaskRunner, us
 from taskshell.scheduler.runtime import Runtime, VirtualRuntime, make_runtime
 
 DEFAULT_HEARTBEAT_MS = 1000
 DEFAULT_POLL_SECONDS = 0.05
 BUSY_SECONDS = 10.0
+REREAD_SECONDS = 0.2
+CHECKPOINT_SECONDS = 0.25
 SHUTDOWN_MESSAGE = "The process running the task stopped before the run finished."
 DROPPED_MESSAGE = "Task was dropped while the run was in progress."
 
@@ -70,6 +72,7 @@ class Scheduler:
         self._roots: dict[int, _Root] = {}
         self._heap: list[tuple[datetime, str, int, int]] = []
         self._generation = 0
+        self._firing = 0  # threads between taking a fire time and starting its graph run
         self._lock = threading.RLock()
         self._drive_lock = threading.RLock()
         self._changed = threading.Event()
@@ -93,6 +96,7 @@ class Scheduler:
         if not self.virtual:
             self._thread = threading.Thread(target=self._loop, daemon=True, name="taskshell-scheduler")
             self._thread.start()
+            threading.Thread(target=self._checkpoints, daemon=True, name="taskshell-checkpoints").start()
 
     def stop(self, grace_seconds: float = 0.0) -> None:
         """Stop scheduling; runs still going after `grace_seconds` are cancelled (recorded CANCELLED)."""
@@ -111,7 +115,8 @@ class Scheduler:
             self.graphs.stopping = True
             self.graphs.cancel_all(SHUTDOWN_MESSAGE)
             deadline = time.monotonic() + BUSY_SECONDS
-            while self.graphs.active and time.monotonic() < deadline:
+            while (self.graphs.active or self._firing) and time.monotonic() < deadline:
+                self.graphs.cancel_all(SHUTDOWN_MESSAGE)  # runs that began meanwhile stop too
                 time.sleep(0.01)
         if self._conn is not None:
             try:
@@ -215,72 +220,93 @@ class Scheduler:
         return due
 
     def _fire_due(self, now: datetime) -> None:
-        for root, at in self._due(now):
-            self.runtime.spawn(lambda r=root, a=at: self._fire(r, a), name=root.name)
+        due = [claims.Due(root.task_id, root.schedule, root.resumed_on, at) for root, at in self._due(now)]
+        if not due:
+            return
+        if self.virtual:
+            handled, rest = self._claim(due)
+        else:
+            # a root recorded EXECUTING must begin now: the batch holds the roots due at the earliest
+            # instant (they start together, like children released at once) and further ones only
+            # while run threads are idle; the others claim and start when a thread takes them
+            together = sum(1 for d in due if d.at == due[0].at)
+            size = max(together, self.runtime.pool.free() or 0)
+            handled, rest = self._claim(due[:size])
+            rest += due[size:]
+        for item in handled:
+            if item.run is not None:
+                self.graphs.adopt(item.run)  # type: ignore[arg-type]
+            self.runtime.spawn(partial(self._go, item), name=self._name(item))
+        for item in rest:
+            self.runtime.spawn(partial(self._fire, item), name=self._name(item))
+        if self.virtual and handled:
+            # fibers parked on the write lock move after the batch's runs, as after a run's commit
+            self.runtime.sim.write_lock_released()  # type: ignore[attr-defined]
 
-    def _fire(self, entry: _Root, at: datetime) -> None:
-        """A root's fire time: claim it, then run its graph (or record the overlap skip)."""
+    def _name(self, item: claims.Claimed | claims.Due) -> str:
+        root = self._roots.get(item.due.task_id if isinstance(item, claims.Claimed) else item.task_id)
+        return root.name if root else "run"
+
+    def _claim(self, due: list[claims.Due]) -> tuple[list[claims.Claimed], list[claims.Due]]:
+        """Claim the due fire times in one transaction (see `claims`); what is left claims alone."""
         conn = self.runner.catalog_connection()
-        skipped: tuple[TaskRecord, str] | None = None
-        run: GraphRun | None = None
         try:
-            with self.runtime.write(conn):
-                root = task_rows.get_by_id(conn, entry.task_id)
-                if (root is None or root.state != "started" or root.schedule != entry.schedule
-                        or root.resumed_on != entry.resumed_on):
-                    return
-                key = f"{root.uuid}|{us(at)}|1"
-                run_id = int(at.timestamp() * 1000)
-                if self._overlaps(conn, root):
-                    message = OVERLAP_MESSAGE.get(self.runner.dialect, OVERLAP_MESSAGE["snowflake"])
-                    graph_id = self.graphs.insert_graph_run(conn, root, "SKIPPED", at, "SCHEDULE", run_id, 1, key,
-                                                            completed=self.clock.now())
-                    if graph_id is not None:
-                        req = RunRequest(task=root, root=root, scheduled_time=at, scheduled_from="SCHEDULE",
-                                         run_id=run_id, graph_version=root.graph_version, graph_run_id=graph_id)
-                        self.runner.record_skip_in(conn, req, None, message)
-                        skipped = (root, message)
-                    return
-                graph_id = self.graphs.insert_graph_run(conn, root, "EXECUTING", at, "SCHEDULE", run_id, 1, key)
-                if graph_id is None:
-                    return  # another process claimed this fire time
-                run = GraphRun(graph_id, load_plan(conn, root), at, "SCHEDULE", run_id, 1)
+            if self.virtual:
+                # on the driver, which cannot park: a busy catalog leaves every root to its own fiber
+                return claims.claim(conn, due, lambda: write_transaction(conn), self.runner, self.graphs,
+                                    strict=True)
+            return claims.claim(conn, due, lambda: self.runtime.write(conn), self.runner, self.graphs,
+                                strict=False)
         finally:
             self.runner.release_connection(conn)
-            if skipped is not None:
-                publish_skip(self.bus, skipped[0], self.clock.now(), at, skipped[1], int(at.timestamp() * 1000))
-        if run is not None:
-            self.graphs.start(run, inline=True)
 
-    @staticmethod
-    def _overlaps(conn: sqlite3.Connection, root: TaskRecord) -> bool:
-        policy = (root.overlap_policy or
-                  ("ALLOW_CHILD_OVERLAP" if root.allow_overlapping_execution else "NO_OVERLAP")).upper()
-        if policy == "ALLOW_ALL_OVERLAP":
-            return False
-        if policy == "ALLOW_CHILD_OVERLAP":
-            # only the root itself may not overlap: a previous run whose root has not ended
-            sql = ("SELECT 1 FROM _ts_graph_runs g WHERE g.root_task_id = ? AND g.state = 'EXECUTING'"
-                   " AND NOT EXISTS (SELECT 1 FROM _ts_task_runs r WHERE r.graph_run_id = g.id"
-                   " AND r.task_id = g.root_task_id AND r.state != 'EXECUTING') LIMIT 1")
-        else:
-            sql = "SELECT 1 FROM _ts_graph_runs WHERE root_task_id = ? AND state = 'EXECUTING' LIMIT 1"
-        return conn.execute(sql, (root.id,)).fetchone() is not None
+    def _fire(self, item: claims.Due) -> None:
+        """A fire time claimed on its own, on the thread (fiber) that then runs it: the claim and the
+        root's start share one commit."""
+        with self._lock:
+            self._firing += 1
+        try:
+            if not self.scheduling:
+                return  # stopped before this thread came to it: the fire time stays unclaimed
+            conn = self.runner.catalog_connection()
+            try:
+                handled, _ = claims.claim(conn, [item], lambda: self.runtime.write(conn), self.runner,
+                                          self.graphs, strict=False)
+            finally:
+                self.runner.release_connection(conn)
+            for claimed in handled:
+                if claimed.run is not None:
+                    self.graphs.adopt(claimed.run)  # type: ignore[arg-type]
+                self._go(claimed)
+        finally:
+            with self._lock:
+                self._firing -= 1
+
+    def _go(self, item: claims.Claimed) -> None:
+        """Run a claimed fire time's graph, or publish its skip, in its turn."""
+        if item.run is not None:
+            self.graphs.start(item.run, inline=True, root_started=item.started)
+        elif item.skipped is not None:
+            root, message = item.skipped
+            at = item.due.at
+            publish_skip(self.bus, root, self.clock.now(), at, message, int(at.timestamp() * 1000))
 
     # ------------------------------------------------------------------ the real clock
     def _loop(self) -> None:
         conn = self.catalog.connect()
         version = None
-        next_beat = next_poll = 0.0
+        next_beat = next_poll = next_read = 0.0
         try:
             while not self._stopping.is_set():
-                # other processes' changes are looked for every poll interval, not at every fire time
+                # other processes' changes are looked for every poll interval, not at every fire time;
+                # while runs commit all the time, the catalog is compared at most every REREAD_SECONDS
                 if self._changed.is_set() or time.monotonic() >= next_poll:
                     next_poll = time.monotonic() + self.poll_seconds
                     current = conn.execute("PRAGMA data_version").fetchone()[0]
-                    if self._changed.is_set() or current != version:
+                    if self._changed.is_set() or (current != version and time.monotonic() >= next_read):
                         self._changed.clear()
                         version = current
+                        next_read = time.monotonic() + REREAD_SECONDS
                         self._refresh(conn)
                 self._fire_due(self.clock.now())
                 if time.monotonic() >= next_beat:
@@ -294,9 +320,23 @@ class Scheduler:
         finally:
             conn.close()
 
+    def _checkpoints(self) -> None:
+        """Run connections leave the log to this thread (see RealRuntime.prepare), so that no run
+        start waits for the log to be copied and synced; PASSIVE never waits for anyone."""
+        conn = self.catalog.connect()
+        try:
+            while not self._stopping.wait(CHECKPOINT_SECONDS):
+                try:
+                    conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+                except sqlite3.OperationalError:
+                    pass  # busy: the next round tries again
+        finally:
+            conn.close()
+
     def _beat(self, conn: sqlite3.Connection) -> None:
         try:
-            liveness.beat_and_expire(conn, self.catalog.process_id, self.heartbeat_ms, us(self.clock.now()))
+            liveness.beat_and_expire(conn, self.catalog.process_id, self.heartbeat_ms, us(self.clock.now()),
+                                     self.runner.on_finished)
         except sqlite3.OperationalError:
             pass  # the catalog stayed locked past the busy timeout: beat again next time
 

@@ -1,8 +1,8 @@
 """Run threads and, under a virtual clock, the cooperative simulation that makes them deterministic.
 
-Every task run executes on a thread of its own (a task body may block inside SQLite, in SYSTEM$WAIT,
-so it cannot be a coroutine). With the real clock those threads simply run in parallel. With a
-virtual clock they run one at a time: a thread holds the baton until it parks (waits for virtual
+A task run needs a thread while it blocks (a body may block inside SQLite, in SYSTEM$WAIT, so it
+cannot be a coroutine); with the real clock runs share the threads of a `WorkerPool`. With a
+virtual clock every run is a fiber, and fibers run one at a time: a thread holds the baton until it parks (waits for virtual
 time, a warehouse slot or the catalog's write lock) or finishes, and the driver moves virtual time
 to the next wake-up only when no thread can run. The order of everything is then fixed by the
 order of events, so the same script gives the same history every time.
@@ -12,64 +12,26 @@ from __future__ import annotations
 
 import heapq
 import itertools
-import queue
 import threading
 from collections import deque
 from collections.abc import Callable
 from datetime import datetime
 
 from taskshell.scheduler.clock import VirtualClock
-
-_IDLE_SECONDS = 30.0
-
-
-class WorkerPool:
-    """Threads that are reused from run to run; a new one starts only when none is idle."""
-
-    def __init__(self, name: str) -> None:
-        self._name = name
-        self._lock = threading.Lock()
-        self._idle: list[queue.SimpleQueue[Callable[[], None]]] = []
-        self._count = itertools.count(1)
-
-    def submit(self, job: Callable[[], None]) -> None:
-        with self._lock:
-            inbox = self._idle.pop() if self._idle else None
-        if inbox is not None:
-            inbox.put(job)
-            return
-        inbox = queue.SimpleQueue()
-        inbox.put(job)
-        threading.Thread(target=self._work, args=(inbox,), daemon=True,
-                         name=f"{self._name}-{next(self._count)}").start()
-
-    def _work(self, inbox: queue.SimpleQueue[Callable[[], None]]) -> None:
-        while True:
-            try:
-                job = inbox.get(timeout=_IDLE_SECONDS)
-            except queue.Empty:
-                with self._lock:
-                    if inbox in self._idle:
-                        self._idle.remove(inbox)
-                        return
-                continue  # a job was handed over just as the wait ended
-            try:
-                job()
-            finally:
-                with self._lock:
-                    self._idle.append(inbox)
+from taskshell.scheduler.workers import WorkerPool
 
 
 class Fiber:
     """One simulated thread: it runs only while it holds the baton."""
 
-    __slots__ = ("name", "cv", "interrupted", "timer")
+    __slots__ = ("name", "cv", "interrupted", "timer", "job")
 
-    def __init__(self, name: str, lock: threading.Lock) -> None:
+    def __init__(self, name: str, lock: threading.Lock, job: Callable[[], None] | None = None) -> None:
         self.name = name
         self.cv = threading.Condition(lock)
         self.interrupted = False
         self.timer: list | None = None
+        self.job = job  # set until the fiber first gets the baton: it has no thread yet
 
 
 class Simulation:
@@ -91,25 +53,41 @@ class Simulation:
     # ------------------------------------------------------------------ fibers
     def spawn(self, job: Callable[[], None], name: str = "run") -> None:
         """Queue `job` to run on a fiber when the driver next hands out the baton."""
-        fiber = Fiber(name, self._lock)
+        fiber = Fiber(name, self._lock, job)
         with self._lock:
             self.live += 1
             self._ready.append(fiber)
-        self._pool.submit(lambda: self._fiber_main(fiber, job))
 
-    def _fiber_main(self, fiber: Fiber, job: Callable[[], None]) -> None:
-        with self._lock:
-            while self._running is not fiber:
-                fiber.cv.wait()
-        self._local.fiber = fiber
-        try:
-            job()
-        finally:
-            self._local.fiber = None
-            with self._lock:
-                self.live -= 1
-                self._running = None
-                self._driver.notify()
+    def _fiber_main(self, fiber: Fiber) -> None:
+        # A thread that finishes a fiber runs the next ready fiber that has no thread yet itself:
+        # the baton moves on in the same order as through the driver, without a thread switch.
+        while fiber is not None:
+            job, fiber.job = fiber.job, None
+            self._local.fiber = fiber
+            try:
+                job()  # type: ignore[misc]
+            finally:
+                self._local.fiber = None
+                with self._lock:
+                    self.live -= 1
+                    fiber = self._hand_on()
+
+    def _hand_on(self) -> Fiber | None:
+        """With the lock held, the baton's holder lets go: give it to the next ready fiber. Returns
+        that fiber when it has no thread yet (the caller runs it or finds it one)."""
+        if not self._ready:
+            self._running = None
+            self._driver.notify()
+            return None
+        fiber = self._ready.popleft()
+        self._running = fiber
+        if fiber.job is not None:
+            return fiber
+        fiber.cv.notify()
+        return None
+
+    def _start(self, fiber: Fiber) -> None:
+        self._pool.submit(lambda: self._fiber_main(fiber))
 
     def current(self) -> Fiber | None:
         return getattr(self._local, "fiber", None)
@@ -120,8 +98,9 @@ class Simulation:
             raise RuntimeError("only a run thread can wait on the simulation")
         with self._lock:
             register(fiber)
-            self._running = None
-            self._driver.notify()
+            fresh = self._hand_on()
+            if fresh is not None:
+                self._start(fresh)
             while self._running is not fiber:
                 fiber.cv.wait()
         return fiber
@@ -182,7 +161,10 @@ class Simulation:
             while self._ready:
                 fiber = self._ready.popleft()
                 self._running = fiber
-                fiber.cv.notify()
+                if fiber.job is not None:
+                    self._start(fiber)
+                else:
+                    fiber.cv.notify()
                 while self._running is not None:
                     self._driver.wait()
 

@@ -1,0 +1,159 @@
+"""Claiming every fire time due at one instant in one transaction (DESIGN §3.2, §5.2).
+
+Each due root gets its graph run row under the unique key (root, scheduled time, attempt): the
+process whose insert wins runs it, so several processes on one catalog run each fire time once. A
+root that can start at once (no WHEN, a free warehouse slot, which it keeps) is recorded EXECUTING
+in the same commit, so a one-task graph run costs two commits: this one, shared by every root due
+with it, and the one that records its end. A root whose previous graph run is still executing is
+recorded SKIPPED instead (unless overlap is allowed).
+
+On a virtual clock the history must come out exactly as if each root had claimed and started at its
+own turn: a batch holds the due roots only up to the first one whose run could write other rows
+before the next root's turn (a graph with more tasks, WHEN, automatic retries, a busy warehouse).
+The rest claim one by one, as before.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from datetime import datetime
+
+from taskshell.catalog import tasks as task_rows
+from taskshell.catalog.tasks import TaskRecord
+from taskshell.scheduler.graphs import OVERLAP_MESSAGE, GraphPlan, GraphRun, GraphRunner, load_plan
+from taskshell.scheduler.runs import RunRequest, Started, TaskRunner, us
+
+_CHUNK = 500  # bound parameters per IN (...) list
+
+
+@dataclass(frozen=True)
+class Due:
+    task_id: int
+    schedule: str
+    resumed_on: int | None
+    at: datetime
+
+
+@dataclass(frozen=True)
+class Claimed:
+    """One handled fire time, in due order: a run to start (`run`) or a recorded skip (`skipped`)."""
+
+    due: Due
+    run: GraphRun | None = None
+    started: Started | None = None
+    skipped: tuple[TaskRecord, str] | None = None
+
+
+def overlaps(conn: sqlite3.Connection, root: TaskRecord) -> bool:
+    """Whether a previous graph run of `root` still blocks a new one under its overlap policy."""
+    policy = (root.overlap_policy or
+              ("ALLOW_CHILD_OVERLAP" if root.allow_overlapping_execution else "NO_OVERLAP")).upper()
+    if policy == "ALLOW_ALL_OVERLAP":
+        return False
+    if policy == "ALLOW_CHILD_OVERLAP":
+        # only the root itself may not overlap: a previous run whose root has not ended
+        sql = ("SELECT 1 FROM _ts_graph_runs g WHERE g.root_task_id = ? AND g.state = 'EXECUTING'"
+               " AND NOT EXISTS (SELECT 1 FROM _ts_task_runs r WHERE r.graph_run_id = g.id"
+               " AND r.task_id = g.root_task_id AND r.state != 'EXECUTING') LIMIT 1")
+    else:
+        sql = "SELECT 1 FROM _ts_graph_runs WHERE root_task_id = ? AND state = 'EXECUTING' LIMIT 1"
+    return conn.execute(sql, (root.id,)).fetchone() is not None
+
+
+def claim(conn: sqlite3.Connection, due: list[Due], transaction: Callable[[], AbstractContextManager],
+          runner: TaskRunner, graphs: GraphRunner, *, strict: bool) -> tuple[list[Claimed], list[Due]]:
+    """Claim `due` in one transaction; returns what was handled, in order, and what is left to claim
+    one by one (`strict`: the virtual clock's order; otherwise nothing is left unless the catalog
+    could not be written, and then everything is)."""
+    handled: list[Claimed] = []
+    slots: list[str | None] = []
+    try:
+        with transaction():
+            roots = _records(conn, [d.task_id for d in due])
+            graphed = _with_more_tasks(conn, list(roots))
+            for item in due:
+                root = roots.get(item.task_id)
+                if (root is None or root.state != "started" or root.schedule != item.schedule
+                        or root.resumed_on != item.resumed_on):
+                    handled.append(Claimed(item))
+                    continue
+                plan = load_plan(conn, root) if root.id in graphed else _alone(root)
+                simple = not (root.condition or root.task_auto_retry_attempts or root.id in graphed)
+                if strict and not simple:
+                    break
+                claimed = _claim_one(conn, item, root, plan, runner, graphs, slots, strict)
+                if claimed is None:
+                    break
+                handled.append(claimed)
+    except sqlite3.Error:
+        for warehouse in slots:
+            runner.runtime.release_slot(warehouse)
+        return [], due
+    return handled, due[len(handled):]
+
+
+def _claim_one(conn: sqlite3.Connection, item: Due, root: TaskRecord, plan: GraphPlan, runner: TaskRunner,
+               graphs: GraphRunner, slots: list[str | None], strict: bool) -> Claimed | None:
+    at = item.at
+    key = f"{root.uuid}|{us(at)}|1"
+    run_id = int(at.timestamp() * 1000)
+    if overlaps(conn, root):
+        message = OVERLAP_MESSAGE.get(runner.dialect, OVERLAP_MESSAGE["snowflake"])
+        graph_id = graphs.insert_graph_run(conn, root, "SKIPPED", at, "SCHEDULE", run_id, 1, key,
+                                           completed=runner.clock.now())
+        if graph_id is None:
+            return Claimed(item)
+        req = RunRequest(task=root, root=root, scheduled_time=at, scheduled_from="SCHEDULE", run_id=run_id,
+                         graph_version=root.graph_version, graph_run_id=graph_id)
+        runner.record_skip_in(conn, req, None, message)
+        return Claimed(item, skipped=(root, message))
+    # a strict batch starts every root it claims: take the slot before the claim, or leave the root
+    can_start = not root.condition and runner.runtime.try_slot(root.warehouse)
+    if strict and not can_start:
+        return None
+    graph_id = graphs.insert_graph_run(conn, root, "EXECUTING", at, "SCHEDULE", run_id, 1, key)
+    if graph_id is None:
+        if can_start:
+            runner.runtime.release_slot(root.warehouse)
+        return Claimed(item)  # another process claimed this fire time
+    run = GraphRun(graph_id, plan, at, "SCHEDULE", run_id, 1)
+    if not can_start:
+        return Claimed(item, run=run)
+    slots.append(root.warehouse)
+    req = RunRequest(task=root, root=root, scheduled_time=at, scheduled_from="SCHEDULE", run_id=run_id,
+                     graph_version=root.graph_version, graph_run_id=graph_id)
+    return Claimed(item, run=run, started=runner.start_in(conn, req))
+
+
+def _chunks(ids: list[int]) -> Iterator[list[int]]:
+    for i in range(0, len(ids), _CHUNK):
+        yield ids[i:i + _CHUNK]
+
+
+def _records(conn: sqlite3.Connection, ids: list[int]) -> dict[int, TaskRecord]:
+    found: dict[int, TaskRecord] = {}
+    for part in _chunks(ids):
+        marks = ", ".join("?" * len(part))
+        for row in conn.execute(f"SELECT {', '.join(task_rows.COLUMNS)} FROM _ts_tasks WHERE id IN ({marks})",
+                                part):
+            found[row[0]] = TaskRecord(*row)
+    return found
+
+
+def _with_more_tasks(conn: sqlite3.Connection, ids: list[int]) -> set[int]:
+    """The roots among `ids` that have children or a finalizer (their graph needs loading)."""
+    found: set[int] = set()
+    for part in _chunks(ids):
+        marks = ", ".join("?" * len(part))
+        found.update(r[0] for r in conn.execute(
+            f"SELECT predecessor_id FROM _ts_task_predecessors WHERE predecessor_id IN ({marks})"
+            f" UNION SELECT finalize_id FROM _ts_tasks WHERE finalize_id IN ({marks})", part + part))
+    return found
+
+
+def _alone(root: TaskRecord) -> GraphPlan:
+    """The plan `load_plan` gives a root with neither children nor a finalizer."""
+    return GraphPlan(root, {root.id: root}, {root.id: []}, {root.id: []}, None)
