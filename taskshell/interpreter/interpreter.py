@@ -141,6 +141,7 @@ class Interpreter:
 
             self._engine = Scheduler(self.session.catalog, self.session.clock)
             attach(self._engine.runner)
+            self._engine.keep_alive()  # its runs must not outlive this process as EXECUTING
         self._engine.runner.dialect = self.session.dialect
         self._engine.runner.timezone = self.session.timezone
         return self._engine

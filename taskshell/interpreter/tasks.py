@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 MAX_PREDECESSORS = 100
 MAX_CHILDREN = 100
 MAX_GRAPH_TASKS = 1000
+RETRY_LAST_WINDOW_US = 14 * 24 * 3600 * 1_000_000  # RETRY LAST: first attempt at most 14 days ago
 DONE = "Statement executed successfully."
 BOTH_SCHEDULE_AND_AFTER = ("task must be defined with either given time schedule as a root task "
                            "or run after other task as a DAG")
@@ -503,6 +504,12 @@ def _last_failed_graph_run(interp: Interpreter, task: TaskRecord) -> tuple[int, 
         raise CompilationError(
             f"Cannot perform RETRY LAST on task {task.name}: the task graph was modified after the "
             "failed run.", code="091428")
+    first_us = conn.execute("SELECT min(scheduled_time) FROM _ts_graph_runs WHERE root_task_id = ? AND run_id = ?",
+                            (task.id, last[1])).fetchone()[0]
+    if first_us is not None and interp.now_us() - first_us > RETRY_LAST_WINDOW_US:
+        raise CompilationError(
+            f"Cannot perform RETRY LAST on task {task.name}: the failed graph run was first attempted more "
+            "than 14 days ago.", code="091429")
     previous = {task_id: (state, value) for task_id, state, value in conn.execute(
         "SELECT task_id, state, return_value FROM _ts_task_runs WHERE graph_run_id = ?", (last[0],))}
     return last[1], last[4] + 1, previous

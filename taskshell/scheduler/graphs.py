@@ -230,7 +230,7 @@ class GraphRunner:
         return RunRequest(task=plan.members[task_id], root=plan.root, scheduled_time=run.scheduled_time,
                           scheduled_from=run.scheduled_from, run_id=run.run_id,
                           graph_version=plan.root.graph_version, attempt=run.attempt, graph_run_id=run.id,
-                          predecessor_values=values)
+                          predecessor_values=values, in_graph=len(plan.members) > 1)
 
     def _run_task(self, run: GraphRun, task_id: int, control: RunControl, started: Started | None = None) -> None:
         plan = run.plan
@@ -306,6 +306,7 @@ class GraphRunner:
                     "UPDATE _ts_graph_runs SET state = 'SUCCEEDED', completed_time = ?, query_start_time ="
                     " (SELECT min(query_start_time) FROM _ts_task_runs WHERE graph_run_id = ?)"
                     " WHERE id = ? AND state = 'EXECUTING'", (us(now), run.id, run.id))
+                _reset_failures(conn, run)
                 closed.append(now)
                 return True
 
@@ -342,6 +343,8 @@ class GraphRunner:
                     " (SELECT min(query_start_time) FROM _ts_task_runs WHERE graph_run_id = ?)"
                     " WHERE id = ? AND state = 'EXECUTING'",
                     (run.state, us(now), first[0], first[1], first[2], run.id, run.id))
+                if run.state == "SUCCEEDED":
+                    _reset_failures(conn, run)
                 retry = self._auto_retry(conn, run)
         finally:
             self.runner.release_connection(conn)
@@ -389,6 +392,12 @@ class GraphRunner:
     def running(self) -> int:
         with self._lock:
             return sum(len(run.controls) for run in self.active.values())
+
+
+def _reset_failures(conn: sqlite3.Connection, run: GraphRun) -> None:
+    """A succeeded graph run starts the root's count of consecutive failed graph runs again."""
+    conn.execute("UPDATE _ts_tasks SET consecutive_failures = 0 WHERE id = ? AND consecutive_failures != 0",
+                 (run.plan.root.id,))
 
 
 def _state(outcome: RunOutcome | str | None) -> str:

@@ -70,6 +70,8 @@ class RunRequest:
     attempt: int = 1
     graph_run_id: int | None = None
     predecessor_values: tuple[tuple[str, str | None], ...] = ()
+    # the root has children or a finalizer: on Snowflake, failures count per graph run, against the root
+    in_graph: bool = False
 
 
 @dataclass(frozen=True)
@@ -414,8 +416,10 @@ class TaskRunner:
             (us(now), value, seq, self.catalog.process_id))
         if cur.rowcount == 0:
             raise _NotOurs()
-        conn.execute("UPDATE _ts_tasks SET consecutive_failures = 0 WHERE id = ? AND consecutive_failures != 0",
-                     (req.task.id,))
+        if not self._counts_per_graph(req):
+            # a graph's count is reset by the graph run succeeding (GraphRunner), not by one task
+            conn.execute("UPDATE _ts_tasks SET consecutive_failures = 0 WHERE id = ? AND consecutive_failures != 0",
+                         (req.task.id,))
         finished = self._finished(req, seq, "SUCCEEDED", None, None, query_id, started, now, value)
         for hook in self.on_finished:
             hook(conn, finished)
@@ -440,7 +444,7 @@ class TaskRunner:
     def _record_end_in_transaction(self, conn: sqlite3.Connection, req: RunRequest, seq: int | None,
                                    query_id: str | None, started: datetime | None, state: str,
                                    code: str | None, message: str | None, now: datetime) -> RunOutcome:
-        suspended = False
+        suspended: int | None = None
         with self.runtime.write(conn):
             if seq is not None:
                 cur = conn.execute(
@@ -450,7 +454,7 @@ class TaskRunner:
                 if cur.rowcount == 0:
                     raise _NotOurs()
             if state == "FAILED":
-                state, suspended = self._count_failure(conn, req.task.id, now)
+                state, suspended = self._count_failure(conn, req, seq, now)
             if seq is None:
                 seq = self._insert_run(conn, req, state, query_id, started, (code, message), completed=now)
             elif state != "FAILED":
@@ -460,8 +464,9 @@ class TaskRunner:
                 hook(conn, finished)
         kind = {"SKIPPED": events.RUN_SKIPPED}.get(state, events.RUN_FAILED)
         self._publish(kind, req, state, code, message)
-        if suspended:
-            self._publish(events.TASK_AUTO_SUSPENDED, req, state, code, message)
+        if suspended is not None:
+            target = req if suspended == req.task.id else replace(req, task=req.root)
+            self._publish(events.TASK_AUTO_SUSPENDED, target, state, code, message)
         return RunOutcome(state, seq, query_id, code, message, completed=now)
 
     def record_skip_in(self, conn: sqlite3.Connection, req: RunRequest, code: str | None,
@@ -473,10 +478,26 @@ class TaskRunner:
         for hook in self.on_finished:
             hook(conn, finished)
 
-    def _count_failure(self, conn: sqlite3.Connection, task_id: int, now: datetime) -> tuple[str, bool]:
+    def _counts_per_graph(self, req: RunRequest) -> bool:
+        return req.in_graph and self.dialect == "snowflake"
+
+    def _count_failure(self, conn: sqlite3.Connection, req: RunRequest, seq: int | None,
+                       now: datetime) -> tuple[str, int | None]:
+        """Count a failed run towards SUSPEND_TASK_AFTER_NUM_FAILURES; the run's state and the id
+        of the task suspended, if any. In a Snowflake graph a graph run counts once, against the
+        root, at its first failed task (the rows committed before this one show whether there was one)."""
+        task_id = req.task.id
+        if self._counts_per_graph(req):
+            task_id = req.root.id
+            earlier = conn.execute(
+                "SELECT 1 FROM _ts_task_runs WHERE graph_run_id = ? AND seq != ?"
+                " AND state IN ('FAILED', 'FAILED_AND_AUTO_SUSPENDED') LIMIT 1",
+                (req.graph_run_id, -1 if seq is None else seq)).fetchone()
+            if earlier is not None:
+                return "FAILED", None
         current = task_rows.get_by_id(conn, task_id)
         if current is None:
-            return "FAILED", False
+            return "FAILED", None
         failures = current.consecutive_failures + 1
         limit = current.suspend_task_after_num_failures
         if limit is None:
@@ -484,9 +505,9 @@ class TaskRunner:
         if limit and failures >= limit:
             task_rows.update(conn, task_id, state="suspended", last_suspended_on=us(now),
                              last_suspended_reason="SUSPENDED_DUE_TO_ERRORS", consecutive_failures=0)
-            return "FAILED_AND_AUTO_SUSPENDED", True
+            return "FAILED_AND_AUTO_SUSPENDED", current.id
         task_rows.update(conn, task_id, consecutive_failures=failures)
-        return "FAILED", False
+        return "FAILED", None
 
     def _taken(self, conn: sqlite3.Connection, seq: int, query_id: str) -> RunOutcome:
         if conn.in_transaction:

@@ -98,6 +98,25 @@ class Scheduler:
             self._thread.start()
             threading.Thread(target=self._checkpoints, daemon=True, name="taskshell-checkpoints").start()
 
+    def keep_alive(self) -> None:
+        """Beat for this process without scheduling anything (an engine that only runs EXECUTE TASK),
+        so that when the process dies, whoever notices fails the runs it left EXECUTING. A virtual
+        clock's process never expires, so it has nothing to register."""
+        if self.virtual or self._conn is not None:
+            return
+        self._conn = self.catalog.connect()
+        liveness.register(self._conn, self.catalog.process_id, self.heartbeat_ms)
+        self._thread = threading.Thread(target=self._beats, daemon=True, name="taskshell-heartbeat")
+        self._thread.start()
+
+    def _beats(self) -> None:
+        conn = self.catalog.connect()
+        try:
+            while not self._stopping.wait(self.heartbeat_ms / 1000):
+                self._beat(conn)
+        finally:
+            conn.close()
+
     def stop(self, grace_seconds: float = 0.0) -> None:
         """Stop scheduling; runs still going after `grace_seconds` are cancelled (recorded CANCELLED)."""
         self.scheduling = False
