@@ -50,6 +50,10 @@ def _name(interp: Interpreter, ident: ast.Ident) -> str:
     return interp.session.normalize(ident)
 
 
+def _not_found(name: str) -> CompilationError:
+    return CompilationError(f"Warehouse '{name}' does not exist or not authorized.", sqlstate="02000")
+
+
 def _get(interp: Interpreter, name: str) -> tuple | None:
     return interp.session.conn.execute(
         "SELECT name, size, max_concurrency_level, state, comment, properties FROM _ts_warehouses"
@@ -84,7 +88,7 @@ def alter_warehouse(interp: Interpreter, cmd: ast.AlterWarehouse) -> Result:
         if not existing:
             if cmd.if_exists:
                 return Result.of_status("Statement executed successfully.")
-            raise CompilationError(f"Warehouse '{name}' does not exist or not authorized.", sqlstate="02000")
+            raise _not_found(name)
         properties = json.loads(existing[5] or "{}")
         properties.update(other)
         for unset in cmd.unset:
@@ -115,7 +119,7 @@ def drop_warehouse(interp: Interpreter, cmd: ast.DropWarehouse) -> Result:
         if not existing:
             if cmd.if_exists:
                 return Result.of_status("Statement executed successfully.")
-            raise CompilationError(f"Warehouse '{name}' does not exist or not authorized.", sqlstate="02000")
+            raise _not_found(name)
         if existing[0].lower() == "default":
             raise CompilationError("The warehouse 'default' always exists and cannot be dropped.")
         interp.session.conn.execute("DELETE FROM _ts_warehouses WHERE name = ?", (name,))
@@ -142,6 +146,6 @@ def use_warehouse(interp: Interpreter, cmd: ast.UseWarehouse) -> Result:
     name = _name(interp, cmd.name)
     existing = _get(interp, name)
     if not existing:
-        raise CompilationError(f"Warehouse '{name}' does not exist or not authorized.", sqlstate="02000")
+        raise _not_found(name)
     interp.session.warehouse = existing[0]
     return Result.of_status("Statement executed successfully.")
