@@ -156,6 +156,7 @@ def _worker(argv: list[str]) -> int:
         return int(exc.code or 0)
 
     from taskshell.catalog.db import Catalog, default_catalog_path
+    from taskshell.interpreter.session import DEFAULT_TIMEZONE
     from taskshell.scheduler.clock import RealClock
     from taskshell.scheduler.scheduler import Scheduler
 
@@ -167,7 +168,7 @@ def _worker(argv: list[str]) -> int:
         return ExitCode.USAGE
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda _signum, _frame: stop.set())
-    timezone = "UTC" if args.dialect == "databend" else "America/Los_Angeles"
+    timezone = DEFAULT_TIMEZONE[args.dialect]
     scheduler = Scheduler(catalog, RealClock(), dialect=args.dialect, timezone=timezone)
     scheduler.start()
     from taskshell.notify.notifier import start_notifier

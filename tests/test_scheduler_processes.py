@@ -9,6 +9,8 @@ import subprocess
 import time
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import program, run_program
 
 FAST_BEATS = {"TASKSHELL_HEARTBEAT_MS": "100", "TASKSHELL_WORKER_GRACE_SECONDS": "0.2"}
@@ -88,29 +90,12 @@ def test_two_processes_run_each_due_run_exactly_once(tmp_path):
     assert _rows(path, "SELECT count(*) FROM hits") == [(succeeded,)]
 
 
-def test_runs_of_a_killed_process_are_failed_by_another(tmp_path):
+@pytest.mark.parametrize("options", [[], ["--no-scheduler"]], ids=["scheduler", "no-scheduler"])
+def test_runs_of_a_killed_process_are_failed_by_another(tmp_path, options):
     path = tmp_path / "shared.db"
     setup = run_program([str(path), "--no-scheduler", "-c", "CREATE TASK slow AS SELECT SYSTEM$WAIT(30)"])
     assert setup.returncode == 0, setup.stderr
-    doomed = _spawn([str(path), "-c", "EXECUTE TASK slow"])
-    _until(path, "SELECT 1 FROM _ts_task_runs WHERE state = 'EXECUTING'")
-    doomed.send_signal(signal.SIGKILL)
-    doomed.wait(timeout=10)
-    survivor = _spawn(["worker", str(path)])
-    try:
-        rows = _until(path, "SELECT state, error_message FROM _ts_task_runs WHERE state != 'EXECUTING'")
-    finally:
-        survivor.send_signal(signal.SIGTERM)
-        survivor.wait(timeout=10)
-    assert rows == [("FAILED", "process running the run stopped (no heartbeat)")]
-    assert _rows(path, "SELECT state FROM _ts_graph_runs") == [("FAILED",)]
-
-
-def test_runs_of_a_killed_no_scheduler_process_are_failed_by_another(tmp_path):
-    path = tmp_path / "shared.db"
-    setup = run_program([str(path), "--no-scheduler", "-c", "CREATE TASK slow AS SELECT SYSTEM$WAIT(30)"])
-    assert setup.returncode == 0, setup.stderr
-    doomed = _spawn([str(path), "--no-scheduler", "-c", "EXECUTE TASK slow"])
+    doomed = _spawn([str(path), *options, "-c", "EXECUTE TASK slow"])
     _until(path, "SELECT 1 FROM _ts_task_runs WHERE state = 'EXECUTING'")
     doomed.send_signal(signal.SIGKILL)
     doomed.wait(timeout=10)
