@@ -74,6 +74,7 @@ class Catalog:
         if mode.lower() != "wal":
             conn.execute("PRAGMA journal_mode = WAL")
         conn.execute("PRAGMA synchronous = NORMAL")
+        conn.execute("PRAGMA cache_size = -16384")
         conn.execute("PRAGMA foreign_keys = ON")
         # Snowflake's LIKE is case-sensitive; ILIKE is rewritten to lower() LIKE lower().
         conn.execute("PRAGMA case_sensitive_like = ON")

@@ -231,6 +231,18 @@ MIGRATIONS: tuple[str, ...] = (
     """
     CREATE INDEX _ts_tasks_by_finalized_root ON _ts_tasks(finalize_id) WHERE finalize_id IS NOT NULL;
     """,
+    # 6: every run inserts and ends two run rows; an index whose key holds `state` moves at each end.
+    # The scheduler only ever looks for EXECUTING rows by state: partial indexes of those rows stay
+    # a page or two, and the lookups by root use a key that never changes
+    """
+    DROP INDEX _ts_task_runs_by_owner;
+    CREATE INDEX _ts_task_runs_executing ON _ts_task_runs(claimed_by) WHERE state = 'EXECUTING';
+    DROP INDEX _ts_graph_runs_by_root;
+    CREATE INDEX _ts_graph_runs_by_root ON _ts_graph_runs(root_task_id);
+    CREATE INDEX _ts_graph_runs_executing ON _ts_graph_runs(root_task_id) WHERE state = 'EXECUTING';
+    DROP INDEX _ts_graph_runs_by_owner;
+    CREATE INDEX _ts_graph_runs_executing_by_owner ON _ts_graph_runs(claimed_by) WHERE state = 'EXECUTING';
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

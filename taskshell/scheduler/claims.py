@@ -23,10 +23,11 @@ from datetime import datetime
 
 from taskshell.catalog import tasks as task_rows
 from taskshell.catalog.tasks import TaskRecord
-from taskshell.scheduler.graphs import OVERLAP_MESSAGE, GraphPlan, GraphRun, GraphRunner, load_plan
-from taskshell.scheduler.runs import RunRequest, Started, TaskRunner, us
+from taskshell.scheduler.graphs import OVERLAP_MESSAGE, GraphPlan, GraphRun, GraphRunner, claim_key, load_plan
+from taskshell.scheduler.runs import RunRequest, Started, TaskRunner
 
 _CHUNK = 500  # bound parameters per IN (...) list
+_KNOWN_LIMIT = 100_000
 
 
 @dataclass(frozen=True)
@@ -47,12 +48,19 @@ class Claimed:
     skipped: tuple[TaskRecord, str] | None = None
 
 
-def overlaps(conn: sqlite3.Connection, root: TaskRecord) -> bool:
-    """Whether a previous graph run of `root` still blocks a new one under its overlap policy."""
-    policy = (root.overlap_policy or
-              ("ALLOW_CHILD_OVERLAP" if root.allow_overlapping_execution else "NO_OVERLAP")).upper()
+def _policy(root: TaskRecord) -> str:
+    return (root.overlap_policy or
+            ("ALLOW_CHILD_OVERLAP" if root.allow_overlapping_execution else "NO_OVERLAP")).upper()
+
+
+def overlaps(conn: sqlite3.Connection, root: TaskRecord, executing: set[int] | None = None) -> bool:
+    """Whether a previous graph run of `root` still blocks a new one under its overlap policy.
+    `executing`: the roots known to have a graph run executing (read in the same transaction)."""
+    policy = _policy(root)
     if policy == "ALLOW_ALL_OVERLAP":
         return False
+    if policy == "NO_OVERLAP" and executing is not None:
+        return root.id in executing
     if policy == "ALLOW_CHILD_OVERLAP":
         # only the root itself may not overlap: a previous run whose root has not ended
         sql = ("SELECT 1 FROM _ts_graph_runs g WHERE g.root_task_id = ? AND g.state = 'EXECUTING'"
@@ -64,16 +72,19 @@ def overlaps(conn: sqlite3.Connection, root: TaskRecord) -> bool:
 
 
 def claim(conn: sqlite3.Connection, due: list[Due], transaction: Callable[[], AbstractContextManager],
-          runner: TaskRunner, graphs: GraphRunner, *, strict: bool) -> tuple[list[Claimed], list[Due]]:
+          runner: TaskRunner, graphs: GraphRunner, *, strict: bool,
+          startable: Callable[[TaskRecord], bool] | None = None) -> tuple[list[Claimed], list[Due]]:
     """Claim `due` in one transaction; returns what was handled, in order, and what is left to claim
     one by one (`strict`: the virtual clock's order; otherwise nothing is left unless the catalog
-    could not be written, and then everything is)."""
+    could not be written, and then everything is). `startable`: which roots the claim may record
+    started (default: any that can start)."""
     handled: list[Claimed] = []
     slots: list[str | None] = []
     try:
         with transaction():
             roots = _records(conn, [d.task_id for d in due])
             graphed = _with_more_tasks(conn, list(roots))
+            executing = _executing(conn, list(roots))
             for item in due:
                 root = roots.get(item.task_id)
                 if (root is None or root.state != "started" or root.schedule != item.schedule
@@ -84,7 +95,8 @@ def claim(conn: sqlite3.Connection, due: list[Due], transaction: Callable[[], Ab
                 simple = not (root.condition or root.task_auto_retry_attempts or root.id in graphed)
                 if strict and not simple:
                     break
-                claimed = _claim_one(conn, item, root, plan, runner, graphs, slots, strict)
+                may_start = startable is None or startable(root)
+                claimed = _claim_one(conn, item, root, plan, runner, graphs, slots, strict, may_start, executing)
                 if claimed is None:
                     break
                 handled.append(claimed)
@@ -96,11 +108,12 @@ def claim(conn: sqlite3.Connection, due: list[Due], transaction: Callable[[], Ab
 
 
 def _claim_one(conn: sqlite3.Connection, item: Due, root: TaskRecord, plan: GraphPlan, runner: TaskRunner,
-               graphs: GraphRunner, slots: list[str | None], strict: bool) -> Claimed | None:
+               graphs: GraphRunner, slots: list[str | None], strict: bool, may_start: bool,
+               executing: set[int]) -> Claimed | None:
     at = item.at
-    key = f"{root.uuid}|{us(at)}|1"
+    key = claim_key(root.uuid, at, 1)
     run_id = int(at.timestamp() * 1000)
-    if overlaps(conn, root):
+    if overlaps(conn, root, executing):
         message = OVERLAP_MESSAGE.get(runner.dialect, OVERLAP_MESSAGE["snowflake"])
         graph_id = graphs.insert_graph_run(conn, root, "SKIPPED", at, "SCHEDULE", run_id, 1, key,
                                            completed=runner.clock.now())
@@ -111,10 +124,12 @@ def _claim_one(conn: sqlite3.Connection, item: Due, root: TaskRecord, plan: Grap
         runner.record_skip_in(conn, req, None, message)
         return Claimed(item, skipped=(root, message))
     # a strict batch starts every root it claims: take the slot before the claim, or leave the root
-    can_start = not root.condition and runner.runtime.try_slot(root.warehouse)
+    can_start = may_start and not root.condition and runner.runtime.try_slot(root.warehouse)
     if strict and not can_start:
         return None
     graph_id = graphs.insert_graph_run(conn, root, "EXECUTING", at, "SCHEDULE", run_id, 1, key)
+    if graph_id is not None:
+        executing.add(root.id)
     if graph_id is None:
         if can_start:
             runner.runtime.release_slot(root.warehouse)
@@ -133,13 +148,37 @@ def _chunks(ids: list[int]) -> Iterator[list[int]]:
         yield ids[i:i + _CHUNK]
 
 
+# the last record read of each task, by id, with its row: a row read again unchanged gives the same
+# record (a task row has some thirty columns: a new record for every fire time costs more than the read)
+_KNOWN: dict[int, tuple[tuple, TaskRecord]] = {}
+
+
 def _records(conn: sqlite3.Connection, ids: list[int]) -> dict[int, TaskRecord]:
     found: dict[int, TaskRecord] = {}
     for part in _chunks(ids):
         marks = ", ".join("?" * len(part))
         for row in conn.execute(f"SELECT {', '.join(task_rows.COLUMNS)} FROM _ts_tasks WHERE id IN ({marks})",
                                 part):
-            found[row[0]] = TaskRecord(*row)
+            known = _KNOWN.get(row[0])
+            if known is not None and known[0] == row:
+                found[row[0]] = known[1]
+                continue
+            record = TaskRecord(*row)
+            if len(_KNOWN) >= _KNOWN_LIMIT:
+                _KNOWN.clear()
+            _KNOWN[row[0]] = (row, record)
+            found[row[0]] = record
+    return found
+
+
+def _executing(conn: sqlite3.Connection, ids: list[int]) -> set[int]:
+    """The roots among `ids` with a graph run still executing."""
+    found: set[int] = set()
+    for part in _chunks(ids):
+        marks = ", ".join("?" * len(part))
+        found.update(r[0] for r in conn.execute(
+            f"SELECT root_task_id FROM _ts_graph_runs WHERE state = 'EXECUTING' AND root_task_id IN ({marks})",
+            part))
     return found
 
 

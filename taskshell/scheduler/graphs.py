@@ -19,10 +19,20 @@ from functools import partial
 from taskshell.catalog import tasks as task_rows
 from taskshell.catalog.tasks import TaskRecord
 from taskshell.scheduler import events
-from taskshell.scheduler.runs import RunOutcome, RunRequest, Started, TaskRunner, us
+from taskshell.scheduler.runs import (
+    Closer,
+    GroupItem,
+    RunOutcome,
+    RunRequest,
+    Started,
+    TaskRunner,
+    groupable,
+    us,
+)
 from taskshell.scheduler.runtime import RunControl, Runtime
 
 FAILED_STATES = ("FAILED", "FAILED_AND_AUTO_SUSPENDED")
+_DONE_LOCK = threading.Lock()
 _PASS = ("SUCCEEDED", "SUSPENDED")  # outcomes that let the next task run
 OVERLAP_MESSAGE = {
     "snowflake": "Skipped: the previous run of this task graph is still executing and "
@@ -40,6 +50,12 @@ class GraphPlan:
     preds: dict[int, list[int]]  # only predecessors inside this graph
     children: dict[int, list[int]]
     finalizer: TaskRecord | None
+
+
+def claim_key(root_uuid: str, scheduled: datetime, attempt: int) -> str:
+    """The unique key of a scheduled graph run: the process whose insert of it wins runs it. Time
+    first: new keys go to the end of the index instead of all over it."""
+    return f"{us(scheduled)}|{root_uuid}|{attempt}"
 
 
 def load_plan(conn: sqlite3.Connection, root: TaskRecord) -> GraphPlan:
@@ -70,7 +86,25 @@ class GraphRun:
     controls: dict[int, RunControl] = field(default_factory=dict)
     state: str | None = None
     retry: GraphRun | None = None
-    done: threading.Event = field(default_factory=threading.Event)
+    ended: bool = False
+    _done: threading.Event | None = field(default=None, repr=False)
+
+    @property
+    def done(self) -> threading.Event:
+        """Set when this attempt has ended; made on first use (only EXECUTE TASK waits on it)."""
+        with _DONE_LOCK:
+            if self._done is None:
+                self._done = threading.Event()
+                if self.ended:
+                    self._done.set()
+            return self._done
+
+    def mark_done(self) -> None:
+        with _DONE_LOCK:
+            self.ended = True
+            event = self._done
+        if event is not None:
+            event.set()
 
     def final(self) -> GraphRun:
         """The last attempt of this run (automatic retries chain on)."""
@@ -186,6 +220,20 @@ class GraphRunner:
         with self._lock:
             controls = [(task_id, run.controls.setdefault(task_id, RunControl())) for task_id in ready]
         begun = self._start_batch(run, controls) if len(controls) > 1 and not self.runtime.virtual else {}
+        # the tasks that the batch started and that never wait run as one group, one commit
+        group = [(run, task_id, control, begun[task_id]) for task_id, control in controls
+                 if task_id in begun and groupable(run.plan.members[task_id])]
+        if len(group) > 1:
+            grouped = {member[1] for member in group}
+            for task_id, control in controls:
+                if task_id not in grouped:
+                    self.runtime.spawn(partial(self._run_task, run, task_id, control, begun.get(task_id)),
+                                       name=run.plan.members[task_id].name)
+            if inline:
+                self.run_group(group)
+            else:
+                self.runtime.spawn(partial(self.run_group, group), name=run.plan.root.name)
+            return
         # a thread that just finished a task runs the first next one itself: no hand-over, no lag
         for task_id, control in controls[1:] if inline else controls:
             self.runtime.spawn(partial(self._run_task, run, task_id, control, begun.get(task_id)),
@@ -233,14 +281,31 @@ class GraphRunner:
                           predecessor_values=values, in_graph=len(plan.members) > 1)
 
     def _run_task(self, run: GraphRun, task_id: int, control: RunControl, started: Started | None = None) -> None:
-        plan = run.plan
-        task = plan.members[task_id]
-        req = self._request(run, task_id)
         closed: list[datetime] = []
         try:
-            outcome = self.runner.run(req, control, started, self._closer(run, task_id, closed))
+            outcome = self.runner.run(self._request(run, task_id), control, started,
+                                      self._closer(run, task_id, closed))
         except Exception as exc:  # noqa: BLE001 - a broken run must not leave its graph hanging
-            outcome = RunOutcome("FAILED", None, None, "100000", f"Internal error while running the task: {exc}")
+            outcome = _internal_failure(exc)
+        self._after(run, task_id, outcome, closed, inline=True)
+
+    def run_group(self, members: list[tuple[GraphRun, int, RunControl, Started]]) -> None:
+        """Run tasks already recorded EXECUTING as one group (`TaskRunner.run_group`: one commit),
+        then move each one's graph run on."""
+        closers: list[list[datetime]] = [[] for _ in members]
+        items = [GroupItem(self._request(run, task_id), control, started, self._closer(run, task_id, closed))
+                 for (run, task_id, control, started), closed in zip(members, closers, strict=True)]
+        try:
+            outcomes = self.runner.run_group(items)
+        except Exception as exc:  # noqa: BLE001 - a broken run must not leave its graph hanging
+            outcomes = [_internal_failure(exc)] * len(items)
+        for (run, task_id, _, _), outcome, closed in zip(members, outcomes, closers, strict=True):
+            self._after(run, task_id, outcome, closed, inline=False)
+
+    def _after(self, run: GraphRun, task_id: int, outcome: RunOutcome, closed: list[datetime],
+               inline: bool) -> None:
+        """A task of `run` has ended: record its outcome and start what comes next."""
+        plan = run.plan
         if closed and outcome.succeeded:
             # the run's own commit ended the graph run too
             with self._lock:
@@ -256,11 +321,12 @@ class GraphRunner:
             if plan.finalizer is not None and task_id == plan.finalizer.id:
                 run.outcomes[task_id] = outcome
                 if _state(outcome) in FAILED_STATES:
+                    task = plan.members[task_id]
                     run.failures.append((task.name, outcome.error_code, outcome.error_message))
                 ready: list[int] = []
             else:
                 ready = self._decide(run, task_id, outcome)
-        self._launch(run, ready, inline=True)
+        self._launch(run, ready, inline=inline)
 
     def _maybe_finish(self, run: GraphRun) -> None:
         with self._lock:
@@ -294,19 +360,25 @@ class GraphRunner:
             return "CANCELLED"
         return "SUCCEEDED"
 
-    def _closer(self, run: GraphRun, task_id: int, closed: list[datetime]) -> Callable[[sqlite3.Connection, datetime], bool]:
+    def _closer(self, run: GraphRun, task_id: int, closed: list[datetime]) -> Closer:
         """What a succeeding task calls inside its commit: when it is the last task of a graph run
         that has succeeded so far, the graph run's row is completed in the same transaction."""
 
-        def close(conn: sqlite3.Connection, now: datetime) -> bool:
+        def close(conn: sqlite3.Connection, now: datetime, started: datetime) -> bool:
             with self._lock:
                 if self.stopping or not self._ends_graph(run, task_id):
                     return False
-                conn.execute(
-                    "UPDATE _ts_graph_runs SET state = 'SUCCEEDED', completed_time = ?, query_start_time ="
-                    " (SELECT min(query_start_time) FROM _ts_task_runs WHERE graph_run_id = ?)"
-                    " WHERE id = ? AND state = 'EXECUTING'", (us(now), run.id, run.id))
-                _reset_failures(conn, run)
+                if len(run.plan.members) == 1:
+                    # the root alone: its start is the graph run's, and its own success reset the count
+                    conn.execute("UPDATE _ts_graph_runs SET state = 'SUCCEEDED', completed_time = ?,"
+                                 " query_start_time = ? WHERE id = ? AND state = 'EXECUTING'",
+                                 (us(now), us(started), run.id))
+                else:
+                    conn.execute(
+                        "UPDATE _ts_graph_runs SET state = 'SUCCEEDED', completed_time = ?, query_start_time ="
+                        " (SELECT min(query_start_time) FROM _ts_task_runs WHERE graph_run_id = ?)"
+                        " WHERE id = ? AND state = 'EXECUTING'", (us(now), run.id, run.id))
+                    _reset_failures(conn, run)
                 closed.append(now)
                 return True
 
@@ -356,7 +428,7 @@ class GraphRunner:
         if retry is not None:
             run.retry = retry
             self.start(retry, previous={i: (_state(o), _value(o)) for i, o in run.outcomes.items()})
-        run.done.set()
+        run.mark_done()
         if self.on_idle is not None:
             self.on_idle()
 
@@ -369,7 +441,7 @@ class GraphRunner:
             return None
         key = None
         if run.scheduled_from == "SCHEDULE":
-            key = f"{current.uuid}|{us(run.scheduled_time)}|{run.attempt + 1}"
+            key = claim_key(current.uuid, run.scheduled_time, run.attempt + 1)
         graph_id = self.insert_graph_run(conn, run.plan.root, "EXECUTING", run.scheduled_time,
                                          run.scheduled_from, run.run_id, run.attempt + 1, key)
         if graph_id is None:
@@ -398,6 +470,10 @@ def _reset_failures(conn: sqlite3.Connection, run: GraphRun) -> None:
     """A succeeded graph run starts the root's count of consecutive failed graph runs again."""
     conn.execute("UPDATE _ts_tasks SET consecutive_failures = 0 WHERE id = ? AND consecutive_failures != 0",
                  (run.plan.root.id,))
+
+
+def _internal_failure(exc: Exception) -> RunOutcome:
+    return RunOutcome("FAILED", None, None, "100000", f"Internal error while running the task: {exc}")
 
 
 def _state(outcome: RunOutcome | str | None) -> str:

@@ -42,6 +42,7 @@ DEFAULT_TIMEOUT_MS = {"snowflake": 3_600_000, "databend": None}
 TIMEOUT_CODE = "000630"
 SNOWFLAKE_DATABASE = "TASKSHELL"
 _READ_KINDS = ("select", "show_tables", "describe_table")
+_SCHEMA_KEPT = frozenset(_READ_KINDS + ("insert", "update", "delete", "merge"))
 _QUERY_IDS = uuid.UUID("6f1c5b8e-3d2a-4c6b-9a57-2b4f0e8d1c3a")
 # A translation is reused only if translating it at this far-off instant gives the same steps: one
 # that folds CURRENT_TIMESTAMP (or any other value of the moment) differs, and is translated anew.
@@ -113,8 +114,9 @@ class FinishedRun:
 
 
 FinishedHook = Callable[[sqlite3.Connection, FinishedRun], None]
-# Called inside a successful run's recording transaction; True when it also ended the graph run.
-Closer = Callable[[sqlite3.Connection, datetime], bool]
+# Called inside a successful run's recording transaction with the end and the start of the run;
+# True when it also ended the graph run.
+Closer = Callable[[sqlite3.Connection, datetime, datetime], bool]
 
 
 @dataclass(frozen=True)
@@ -139,6 +141,31 @@ def _params(session_params: str | None) -> dict[str, Any]:
 
 class _NotOurs(Exception):
     """The run row was decided by someone else (DROP TASK, expiry) while the body ran."""
+
+
+class _GroupLost(Exception):
+    """SQLite rolled a group's whole transaction back (an interrupted write) at run `index`."""
+
+    def __init__(self, index: int, decision: tuple[str, str | None, str | None]) -> None:
+        super().__init__(decision[2])
+        self.index = index
+        self.decision = decision
+
+
+@dataclass(frozen=True)
+class GroupItem:
+    """A run of a group (see `TaskRunner.run_group`)."""
+
+    req: RunRequest
+    control: RunControl
+    started: Started
+    close: Closer | None = None
+
+
+def groupable(task: TaskRecord) -> bool:
+    """Whether a run of `task` may share its transaction with other runs: its body never waits
+    (SYSTEM$WAIT would hold the group's write lock while it waits)."""
+    return "SYSTEM$WAIT" not in task.definition.upper()
 
 
 class TaskRunner:
@@ -214,17 +241,7 @@ class TaskRunner:
     def _run(self, conn: sqlite3.Connection, env: sqlenv.SqlEnv, zone: list[str], req: RunRequest,
              control: RunControl, started: Started | None = None, close: Closer | None = None) -> RunOutcome:
         task = req.task
-        params = _params(task.session_params)
-        zone[0] = str(params.get("TIMEZONE") or self.timezone)
-        dialect = str(params.get("DIALECT") or self.dialect).lower()
-        ctx = TranslateContext(now=self.clock.now(), timezone=zone[0], dialect=dialect,
-                               database=task.database_name, schema=task.schema_name,
-                               role=task.owner, in_task=True, streams=self._stream_snapshot(conn))
-        env.task = sqlenv.TaskRunInfo(task_name=task.name, root_task_name=req.root.name,
-                                      root_task_uuid=req.root.uuid, run_id=req.run_id,
-                                      scheduled_time=req.scheduled_time,
-                                      predecessor_values=dict(req.predecessor_values))
-        env.wait = lambda seconds: self.runtime.wait(control, seconds)
+        ctx = self._prepare(conn, env, zone, req, control)
         if started is not None:
             try:
                 if control.cancelled:
@@ -252,6 +269,115 @@ class TaskRunner:
         finally:
             self.runtime.release_slot(task.warehouse)
 
+    def _prepare(self, conn: sqlite3.Connection, env: sqlenv.SqlEnv, zone: list[str], req: RunRequest,
+                 control: RunControl, streams: Mapping[str, StreamInfo] | None = None) -> TranslateContext:
+        """The run's translation setting, and its task functions' view of the run."""
+        task = req.task
+        params = _params(task.session_params)
+        zone[0] = str(params.get("TIMEZONE") or self.timezone)
+        dialect = str(params.get("DIALECT") or self.dialect).lower()
+        env.task = sqlenv.TaskRunInfo(task_name=task.name, root_task_name=req.root.name,
+                                      root_task_uuid=req.root.uuid, run_id=req.run_id,
+                                      scheduled_time=req.scheduled_time,
+                                      predecessor_values=dict(req.predecessor_values))
+        env.wait = lambda seconds: self.runtime.wait(control, seconds)
+        return TranslateContext(now=self.clock.now(), timezone=zone[0], dialect=dialect,
+                                database=task.database_name, schema=task.schema_name,
+                                role=task.owner, in_task=True,
+                                streams=self._stream_snapshot(conn) if streams is None else streams)
+
+    # ------------------------------------------------------------------ runs that share a commit
+    def run_group(self, items: list[GroupItem]) -> list[RunOutcome]:
+        """Run tasks that a batch already recorded EXECUTING (their slots taken), one after another
+        in one write transaction, each body in a savepoint of its own: a body that fails rolls back
+        alone and is recorded in the same transaction, and the whole group costs one commit. Each run's
+        start is when its body began. Events are published once the group has committed.
+
+        An interrupted write rolls SQLite's whole transaction back: the runs of the group that had
+        ended are then run again in a new transaction, and the interrupted one is recorded as
+        cancelled or timed out."""
+        conn, env, zone = pair = self._checkout()
+        decided: dict[int, tuple[str, str | None, str | None]] = {}
+        try:
+            while True:
+                notices: list[tuple] = []
+                outcomes: list[RunOutcome] = []
+                try:
+                    with self.runtime.write(conn):
+                        streams = self._stream_snapshot(conn)
+                        for index, item in enumerate(items):
+                            outcome, same_schema = self._grouped(conn, env, zone, item, index, decided.get(index),
+                                                                 notices, streams)
+                            outcomes.append(outcome)
+                            if not same_schema:
+                                streams = self._stream_snapshot(conn)
+                except _GroupLost as lost:
+                    decided[lost.index] = lost.decision
+                    continue
+                except sqlite3.Error as exc:  # the group could not begin or commit: each run failed
+                    err = translate_sqlite_error(exc)
+                    return [self._record_end(conn, i.req, i.started.seq, i.started.query_id, i.started.at,
+                                             "FAILED", err.code, err.message) for i in items]
+                self._publish_all(notices)
+                return outcomes
+        finally:
+            for item in items:
+                self.runtime.release_slot(item.req.task.warehouse)
+            env.task, env.wait = None, None
+            self._return(pair)
+
+    def _grouped(self, conn: sqlite3.Connection, env: sqlenv.SqlEnv, zone: list[str], item: GroupItem,
+                 index: int, decision: tuple[str, str | None, str | None] | None, notices: list[tuple],
+                 streams: Mapping[str, StreamInfo]) -> tuple[RunOutcome, bool]:
+        """One run of a group; its outcome, and whether the schema is surely as it was (the body
+        did no DDL), so that the group's stream snapshot still holds."""
+        req, control, begun = item.req, item.control, item.started
+        ctx = self._prepare(conn, env, zone, req, control, streams)
+        if decision is None and control.cancelled:
+            decision = (control.state or "CANCELLED", control.code, control.message)
+        if decision is not None:
+            return self._end_in_group(conn, req, begun, None, decision, notices), True
+        started = self.clock.now()
+        notices.append((events.RUN_STARTED, req, "EXECUTING"))
+        deadline = self._deadline(req.task, ctx, control, started)
+        translations: list[Translation] = []
+        conn.execute("SAVEPOINT ts_run")
+        try:
+            translations = self._translations_of(req.task, ctx)
+            self._run_body(conn, translations, control)
+            outcome = self._succeed(conn, req, begun.seq, begun.query_id, started, env, item.close)
+        except _NotOurs:
+            self._undo(conn)
+            return self._as_recorded(conn, begun.seq, begun.query_id), False
+        except (RunCancelled, TaskshellError, sqlite3.Error) as exc:
+            decision = self._failure(control, exc)
+            if not conn.in_transaction:
+                raise _GroupLost(index, decision) from exc
+            self._undo(conn)
+            return self._end_in_group(conn, req, begun, started, decision, notices), False
+        finally:
+            if deadline is not None:
+                self.runtime.cancel_call(deadline)
+        conn.execute("RELEASE ts_run")
+        notices.append((events.RUN_SUCCEEDED, req, "SUCCEEDED"))
+        return outcome, all(t.kind in _SCHEMA_KEPT for t in translations)
+
+    @staticmethod
+    def _undo(conn: sqlite3.Connection) -> None:
+        conn.execute("ROLLBACK TO ts_run")
+        conn.execute("RELEASE ts_run")
+
+    def _end_in_group(self, conn: sqlite3.Connection, req: RunRequest, begun: Started, started: datetime | None,
+                      decision: tuple[str, str | None, str | None], notices: list[tuple]) -> RunOutcome:
+        state, code, message = decision
+        try:
+            outcome, more = self._end_rows(conn, req, begun.seq, begun.query_id, started, state, code, message,
+                                           self.clock.now())
+        except _NotOurs:
+            return self._as_recorded(conn, begun.seq, begun.query_id)
+        notices.extend(more)
+        return outcome
+
     def start_in(self, conn: sqlite3.Connection, req: RunRequest) -> Started:
         """Inside the caller's write transaction: record the run EXECUTING as of now."""
         now = self.clock.now()
@@ -270,20 +396,9 @@ class TaskRunner:
         else:
             seq, query_id, started = begun.seq, begun.query_id, begun.at
         self._publish(events.RUN_STARTED, req, "EXECUTING")
-        timeout_ms = task.user_task_timeout_ms
-        if timeout_ms is None:
-            timeout_ms = DEFAULT_TIMEOUT_MS.get(ctx.dialect)
-        deadline = None
-        if timeout_ms:
-            deadline = self.runtime.call_at(
-                started + timedelta(milliseconds=timeout_ms),
-                lambda: self.runtime.cancel(control, "FAILED", TIMEOUT_CODE, timeout_message(timeout_ms)))
+        deadline = self._deadline(task, ctx, control, started)
         try:
-            translations = [self._translate(s, ctx) for s in _statements(task.definition)]
-            if any(t.kind in ("begin", "commit", "rollback") for t in translations):
-                raise TaskshellError(
-                    "Transaction control statements are not allowed in a task body; "
-                    "the whole body runs in one transaction.", code="000603")
+            translations = self._translations_of(task, ctx)
             if any(t.kind not in _READ_KINDS for t in translations) or self._read_under_lock(task):
                 with self.runtime.write(conn):
                     self._run_body(conn, translations, control)
@@ -300,17 +415,40 @@ class TaskRunner:
         except _NotOurs:
             return self._taken(conn, seq, query_id)
         except (RunCancelled, TaskshellError, sqlite3.Error) as exc:
-            if control.cancelled:
-                code, message, state = control.code, control.message, control.state or "CANCELLED"
-            else:
-                err = exc if isinstance(exc, TaskshellError) else translate_sqlite_error(exc)  # type: ignore[arg-type]
-                code, message, state = err.code, err.message, "FAILED"
+            state, code, message = self._failure(control, exc)
             return self._record_end(conn, req, seq, query_id, started, state, code, message)
         finally:
             if deadline is not None:
                 self.runtime.cancel_call(deadline)
         self._publish(events.RUN_SUCCEEDED, req, "SUCCEEDED")
         return outcome
+
+    def _deadline(self, task: TaskRecord, ctx: TranslateContext, control: RunControl, started: datetime) -> Any:
+        """USER_TASK_TIMEOUT_MS: a call that cancels the run when it has taken too long."""
+        timeout_ms = task.user_task_timeout_ms
+        if timeout_ms is None:
+            timeout_ms = DEFAULT_TIMEOUT_MS.get(ctx.dialect)
+        if not timeout_ms:
+            return None
+        return self.runtime.call_at(
+            started + timedelta(milliseconds=timeout_ms),
+            lambda: self.runtime.cancel(control, "FAILED", TIMEOUT_CODE, timeout_message(timeout_ms)))
+
+    def _translations_of(self, task: TaskRecord, ctx: TranslateContext) -> list[Translation]:
+        translations = [self._translate(s, ctx) for s in _statements(task.definition)]
+        if any(t.kind in ("begin", "commit", "rollback") for t in translations):
+            raise TaskshellError(
+                "Transaction control statements are not allowed in a task body; "
+                "the whole body runs in one transaction.", code="000603")
+        return translations
+
+    @staticmethod
+    def _failure(control: RunControl, exc: Exception) -> tuple[str, str | None, str | None]:
+        """A run's end state, code and message after its body raised `exc`."""
+        if control.cancelled:
+            return control.state or "CANCELLED", control.code, control.message
+        err = exc if isinstance(exc, TaskshellError) else translate_sqlite_error(exc)  # type: ignore[arg-type]
+        return "FAILED", err.code, err.message
 
     def _read_under_lock(self, task: TaskRecord) -> bool:
         """Whether a body that only reads may run in the transaction that records its end: on the real
@@ -411,20 +549,21 @@ class TaskRunner:
         now = self.clock.now()
         value = env.task.return_value if env.task else None
         cur = conn.execute(
-            "UPDATE _ts_task_runs SET state = 'SUCCEEDED', completed_time = ?, return_value = ?"
-            " WHERE seq = ? AND state = 'EXECUTING' AND claimed_by = ?",
-            (us(now), value, seq, self.catalog.process_id))
+            "UPDATE _ts_task_runs SET state = 'SUCCEEDED', completed_time = ?, return_value = ?,"
+            " query_start_time = ? WHERE seq = ? AND state = 'EXECUTING' AND claimed_by = ?",
+            (us(now), value, us(started), seq, self.catalog.process_id))
         if cur.rowcount == 0:
             raise _NotOurs()
         if not self._counts_per_graph(req):
             # a graph's count is reset by the graph run succeeding (GraphRunner), not by one task
             conn.execute("UPDATE _ts_tasks SET consecutive_failures = 0 WHERE id = ? AND consecutive_failures != 0",
                          (req.task.id,))
-        finished = self._finished(req, seq, "SUCCEEDED", None, None, query_id, started, now, value)
-        for hook in self.on_finished:
-            hook(conn, finished)
+        if self.on_finished:
+            finished = self._finished(req, seq, "SUCCEEDED", None, None, query_id, started, now, value)
+            for hook in self.on_finished:
+                hook(conn, finished)
         if close is not None:
-            close(conn, now)
+            close(conn, now, started)
         return RunOutcome("SUCCEEDED", seq, query_id, return_value=value, completed=now)
 
     def _record_end(self, conn: sqlite3.Connection, req: RunRequest, seq: int | None, query_id: str | None,
@@ -444,30 +583,40 @@ class TaskRunner:
     def _record_end_in_transaction(self, conn: sqlite3.Connection, req: RunRequest, seq: int | None,
                                    query_id: str | None, started: datetime | None, state: str,
                                    code: str | None, message: str | None, now: datetime) -> RunOutcome:
-        suspended: int | None = None
         with self.runtime.write(conn):
-            if seq is not None:
-                cur = conn.execute(
-                    "UPDATE _ts_task_runs SET state = ?, error_code = ?, error_message = ?, completed_time = ?"
-                    " WHERE seq = ? AND state = 'EXECUTING' AND claimed_by = ?",
-                    (state, code, message, us(now), seq, self.catalog.process_id))
-                if cur.rowcount == 0:
-                    raise _NotOurs()
-            if state == "FAILED":
-                state, suspended = self._count_failure(conn, req, seq, now)
-            if seq is None:
-                seq = self._insert_run(conn, req, state, query_id, started, (code, message), completed=now)
-            elif state != "FAILED":
-                conn.execute("UPDATE _ts_task_runs SET state = ? WHERE seq = ?", (state, seq))
-            finished = self._finished(req, seq, state, code, message, query_id, started, now)
-            for hook in self.on_finished:
-                hook(conn, finished)
+            outcome, notices = self._end_rows(conn, req, seq, query_id, started, state, code, message, now)
+        self._publish_all(notices)
+        return outcome
+
+    def _end_rows(self, conn: sqlite3.Connection, req: RunRequest, seq: int | None, query_id: str | None,
+                  started: datetime | None, state: str, code: str | None, message: str | None,
+                  now: datetime) -> tuple[RunOutcome, list[tuple]]:
+        """Inside the caller's write transaction: the rows of a run that did not succeed; the events
+        to publish once they are committed."""
+        suspended: int | None = None
+        if seq is not None:
+            cur = conn.execute(
+                "UPDATE _ts_task_runs SET state = ?, error_code = ?, error_message = ?, completed_time = ?,"
+                " query_start_time = coalesce(?, query_start_time)"
+                " WHERE seq = ? AND state = 'EXECUTING' AND claimed_by = ?",
+                (state, code, message, us(now), us(started) if started else None, seq, self.catalog.process_id))
+            if cur.rowcount == 0:
+                raise _NotOurs()
+        if state == "FAILED":
+            state, suspended = self._count_failure(conn, req, seq, now)
+        if seq is None:
+            seq = self._insert_run(conn, req, state, query_id, started, (code, message), completed=now)
+        elif state != "FAILED":
+            conn.execute("UPDATE _ts_task_runs SET state = ? WHERE seq = ?", (state, seq))
+        finished = self._finished(req, seq, state, code, message, query_id, started, now)
+        for hook in self.on_finished:
+            hook(conn, finished)
         kind = {"SKIPPED": events.RUN_SKIPPED}.get(state, events.RUN_FAILED)
-        self._publish(kind, req, state, code, message)
+        notices: list[tuple] = [(kind, req, state, code, message)]
         if suspended is not None:
             target = req if suspended == req.task.id else replace(req, task=req.root)
-            self._publish(events.TASK_AUTO_SUSPENDED, target, state, code, message)
-        return RunOutcome(state, seq, query_id, code, message, completed=now)
+            notices.append((events.TASK_AUTO_SUSPENDED, target, state, code, message))
+        return RunOutcome(state, seq, query_id, code, message, completed=now), notices
 
     def record_skip_in(self, conn: sqlite3.Connection, req: RunRequest, code: str | None,
                        message: str) -> None:
@@ -512,10 +661,18 @@ class TaskRunner:
     def _taken(self, conn: sqlite3.Connection, seq: int, query_id: str) -> RunOutcome:
         if conn.in_transaction:
             conn.execute("ROLLBACK")
+        return self._as_recorded(conn, seq, query_id)
+
+    def _as_recorded(self, conn: sqlite3.Connection, seq: int, query_id: str) -> RunOutcome:
+        """The outcome someone else recorded for the run (DROP TASK, expiry)."""
         row = conn.execute("SELECT state, error_code, error_message FROM _ts_task_runs WHERE seq = ?",
                            (seq,)).fetchone()
         state, code, message = row if row else ("CANCELLED", None, None)
         return RunOutcome(state, seq, query_id, code, message, completed=self.clock.now())
+
+    def _publish_all(self, notices: list[tuple]) -> None:
+        for notice in notices:
+            self._publish(*notice)
 
     def _publish(self, kind: str, req: RunRequest, state: str, code: str | None = None,
                  message: str | None = None) -> None:

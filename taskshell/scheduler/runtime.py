@@ -40,9 +40,19 @@ class RunControl:
         self.message: str | None = None
         self.conn: sqlite3.Connection | None = None  # the body's connection while it runs
         self.fiber: Fiber | None = None
-        self.event = threading.Event()
+        self._event: threading.Event | None = None
         self.granted = False  # a warehouse slot was handed to this (parked) run
         self.lock = threading.Lock()  # guards `conn`: an interrupt must never reach the bookkeeping
+
+    @property
+    def event(self) -> threading.Event:
+        """Set once the run is cancelled; made on first use (most runs never wait on it)."""
+        with self.lock:
+            if self._event is None:
+                self._event = threading.Event()
+                if self.state is not None:
+                    self._event.set()
+            return self._event
 
     @property
     def cancelled(self) -> bool:

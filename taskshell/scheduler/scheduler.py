@@ -30,14 +30,15 @@ from taskshell.scheduler import claims, liveness
 from taskshell.scheduler.clock import Clock
 from taskshell.scheduler.events import TASK_AUTO_SUSPENDED, EventBus, SchedulerEvent, SchedulerStatus
 from taskshell.scheduler.graphs import GraphRun, GraphRunner, load_plan, publish_skip
-from taskshell.scheduler.runs import TaskRunner, us
-from taskshell.scheduler.runtime import Runtime, VirtualRuntime, make_runtime
+from taskshell.scheduler.runs import Started, TaskRunner, groupable, us
+from taskshell.scheduler.runtime import RunControl, Runtime, VirtualRuntime, make_runtime
 
 DEFAULT_HEARTBEAT_MS = 1000
 DEFAULT_POLL_SECONDS = 0.05
 BUSY_SECONDS = 10.0
 REREAD_SECONDS = 0.2
 CHECKPOINT_SECONDS = 0.25
+GROUP_SIZE = 200  # runs sharing one commit: bounds how long a group holds the write lock
 SHUTDOWN_MESSAGE = "The process running the task stopped before the run finished."
 DROPPED_MESSAGE = "Task was dropped while the run was in progress."
 
@@ -77,6 +78,8 @@ class Scheduler:
         self._drive_lock = threading.RLock()
         self._changed = threading.Event()
         self._changed.set()
+        self._wakeup = threading.Event()  # the loop looks again now (a change, a claimer that ended)
+        self._claiming = False  # a claimer job is queued or running (real clock)
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
         self._conn: sqlite3.Connection | None = None
@@ -122,6 +125,7 @@ class Scheduler:
         self.scheduling = False
         self._stopping.set()
         self._changed.set()
+        self._wakeup.set()
         if self._thread is not None:
             self._thread.join()
             self._thread = None
@@ -160,10 +164,11 @@ class Scheduler:
     def notify_changed(self) -> None:
         """Task or warehouse definitions changed in this process: look again."""
         self._changed.set()
+        self._wakeup.set()
 
     def _on_event(self, event: SchedulerEvent) -> None:
         if event.kind == TASK_AUTO_SUSPENDED:
-            self._changed.set()
+            self.notify_changed()
 
     def status(self) -> SchedulerStatus:
         with self._lock:
@@ -238,29 +243,71 @@ class Scheduler:
                     heapq.heappush(self._heap, (nxt, name, task_id, generation))
         return due
 
-    def _fire_due(self, now: datetime) -> None:
+    def _fire_due(self, now: datetime, inline: bool = False) -> int:
+        """Claim and start every fire time due by `now`; how many there were. `inline`: the calling
+        run thread runs the groups itself (see `_claimer`)."""
         due = [claims.Due(root.task_id, root.schedule, root.resumed_on, at) for root, at in self._due(now)]
         if not due:
-            return
-        if self.virtual:
-            handled, rest = self._claim(due)
-        else:
-            # a root recorded EXECUTING must begin now: the batch holds the roots due at the earliest
-            # instant (they start together, like children released at once) and further ones only
-            # while run threads are idle; the others claim and start when a thread takes them
-            together = sum(1 for d in due if d.at == due[0].at)
-            size = max(together, self.runtime.pool.free() or 0)
-            handled, rest = self._claim(due[:size])
-            rest += due[size:]
+            return 0
+        # every due root is claimed in one transaction; the roots started by the claim run as groups
+        # that share a commit (TaskRunner.run_group), in due order, each recording its own start
+        handled, rest = self._claim(due)
+        group: list[tuple[GraphRun, int, RunControl, Started]] = []
         for item in handled:
             if item.run is not None:
                 self.graphs.adopt(item.run)  # type: ignore[arg-type]
+                root = item.run.plan.root
+                if item.started is not None and groupable(root):
+                    group.append((item.run, root.id, item.run.controls[root.id], item.started))
+                    continue
+            self._spawn_group(group, inline)  # what came before this item goes first
             self.runtime.spawn(partial(self._go, item), name=self._name(item))
+        self._spawn_group(group, inline)
         for item in rest:
             self.runtime.spawn(partial(self._fire, item), name=self._name(item))
         if self.virtual and handled:
             # fibers parked on the write lock move after the batch's runs, as after a run's commit
             self.runtime.sim.write_lock_released()  # type: ignore[attr-defined]
+        return len(due)
+
+    def _spawn_group(self, group: list[tuple[GraphRun, int, RunControl, Started]], inline: bool = False) -> None:
+        """Run the runs gathered so far, GROUP_SIZE at a time, on this thread (`inline`) or on run
+        threads; empties `group`."""
+        for i in range(0, len(group), GROUP_SIZE):
+            part = group[i:i + GROUP_SIZE]
+            if len(part) == 1:
+                run, _, _, started = part[0]
+                job = partial(self.graphs.start, run, inline=True, root_started=started)
+            else:
+                job = partial(self.graphs.run_group, part)
+            if inline:
+                job()
+            else:
+                self.runtime.spawn(job, name=part[0][0].plan.root.name)
+        group.clear()
+
+    def _kick(self, now: datetime) -> None:
+        """Real clock: when a fire time is due and no claimer is under way, start one."""
+        with self._lock:
+            if self._claiming or not self._heap or self._heap[0][0] > now:
+                return
+            self._claiming = True
+            self._firing += 1
+        self.runtime.spawn(self._claimer, name="taskshell-claims")
+
+    def _claimer(self) -> None:
+        """A run thread claims what is due and runs the groups itself: claiming and running on one
+        thread, one after the other, spares the two threads taking turns at the interpreter lock
+        (they cannot write at the same time anyway). While runs keep it busy, fire times that came
+        due meanwhile are claimed together by the next claimer."""
+        try:
+            if self.scheduling:
+                self._fire_due(self.clock.now(), inline=True)
+        finally:
+            with self._lock:
+                self._claiming = False
+                self._firing -= 1
+            self._wakeup.set()  # the loop starts the next claimer if more is due
 
     def _name(self, item: claims.Claimed | claims.Due) -> str:
         root = self._roots.get(item.due.task_id if isinstance(item, claims.Claimed) else item.task_id)
@@ -274,8 +321,10 @@ class Scheduler:
                 # on the driver, which cannot park: a busy catalog leaves every root to its own fiber
                 return claims.claim(conn, due, lambda: write_transaction(conn), self.runner, self.graphs,
                                     strict=True)
+            # on the real clock only a root that joins a group is recorded started by the claim: the
+            # group records when its body really began; any other records its own start
             return claims.claim(conn, due, lambda: self.runtime.write(conn), self.runner, self.graphs,
-                                strict=False)
+                                strict=False, startable=groupable)
         finally:
             self.runner.release_connection(conn)
 
@@ -327,15 +376,16 @@ class Scheduler:
                         version = current
                         next_read = time.monotonic() + REREAD_SECONDS
                         self._refresh(conn)
-                self._fire_due(self.clock.now())
+                self._kick(self.clock.now())
                 if time.monotonic() >= next_beat:
                     next_beat = time.monotonic() + self.heartbeat_ms / 1000
                     self._beat(conn)
                 timeout = self.poll_seconds
                 with self._lock:
-                    if self._heap:
+                    if self._heap and not self._claiming:
                         timeout = min(timeout, max(0.0, (self._heap[0][0] - self.clock.now()).total_seconds()))
-                self._changed.wait(timeout)
+                self._wakeup.wait(timeout)
+                self._wakeup.clear()
         finally:
             conn.close()
 
