@@ -78,7 +78,8 @@ def claim(conn: sqlite3.Connection, due: list[Due], transaction: Callable[[], Ab
     one by one (`strict`: the virtual clock's order; otherwise nothing is left unless the catalog
     could not be written, and then everything is). `startable`: which roots the claim may record
     started (default: any that can start)."""
-    handled: list[Claimed] = []
+    out: list[Claimed | None] = []
+    pending: list[_Pending] = []
     slots: list[str | None] = []
     try:
         with transaction():
@@ -89,58 +90,92 @@ def claim(conn: sqlite3.Connection, due: list[Due], transaction: Callable[[], Ab
                 root = roots.get(item.task_id)
                 if (root is None or root.state != "started" or root.schedule != item.schedule
                         or root.resumed_on != item.resumed_on):
-                    handled.append(Claimed(item))
+                    out.append(Claimed(item))
                     continue
                 plan = load_plan(conn, root) if root.id in graphed else _alone(root)
                 simple = not (root.condition or root.task_auto_retry_attempts or root.id in graphed)
                 if strict and not simple:
                     break
-                may_start = startable is None or startable(root)
-                claimed = _claim_one(conn, item, root, plan, runner, graphs, slots, strict, may_start, executing)
-                if claimed is None:
+                if overlaps(conn, root, executing):
+                    _flush(conn, pending, out, runner, graphs, slots)  # rows go in in due order
+                    out.append(_skip(conn, item, root, runner, graphs))
+                    continue
+                # a strict batch starts every root it claims: take the slot before the claim, or stop
+                can_start = (startable is None or startable(root)) and not root.condition \
+                    and runner.runtime.try_slot(root.warehouse)
+                if strict and not can_start:
                     break
-                handled.append(claimed)
+                if can_start:
+                    slots.append(root.warehouse)
+                executing.add(root.id)  # a second fire time of the root in this batch overlaps it
+                pending.append(_Pending(len(out), item, root, plan, can_start))
+                out.append(None)
+            _flush(conn, pending, out, runner, graphs, slots)
     except sqlite3.Error:
         for warehouse in slots:
             runner.runtime.release_slot(warehouse)
         return [], due
+    handled = [claimed for claimed in out if claimed is not None]
     return handled, due[len(handled):]
 
 
-def _claim_one(conn: sqlite3.Connection, item: Due, root: TaskRecord, plan: GraphPlan, runner: TaskRunner,
-               graphs: GraphRunner, slots: list[str | None], strict: bool, may_start: bool,
-               executing: set[int]) -> Claimed | None:
+@dataclass
+class _Pending:
+    index: int  # its place in the batch's outcome
+    due: Due
+    root: TaskRecord
+    plan: GraphPlan
+    can_start: bool  # a warehouse slot was taken for it
+
+
+def _flush(conn: sqlite3.Connection, pending: list[_Pending], out: list[Claimed | None], runner: TaskRunner,
+           graphs: GraphRunner, slots: list[str | None]) -> None:
+    """Insert the graph run rows of `pending` (and the run rows of those that start now) together."""
+    if not pending:
+        return
+    keys = [claim_key(p.root.uuid, p.due.at, 1) for p in pending]
+    ids = graphs.claim_graph_runs(
+        conn, [(p.root, p.due.at, _run_id(p.due.at), key) for p, key in zip(pending, keys, strict=True)])
+    starting: list[tuple[_Pending, GraphRun, RunRequest]] = []
+    for p, key in zip(pending, keys, strict=True):
+        graph_id = ids.get(key)
+        if graph_id is None:  # another process claimed this fire time
+            if p.can_start:
+                runner.runtime.release_slot(p.root.warehouse)
+                slots.remove(p.root.warehouse)
+            out[p.index] = Claimed(p.due)
+            continue
+        run = GraphRun(graph_id, p.plan, p.due.at, "SCHEDULE", _run_id(p.due.at), 1)
+        if not p.can_start:
+            out[p.index] = Claimed(p.due, run=run)
+            continue
+        req = RunRequest(task=p.root, root=p.root, scheduled_time=p.due.at, scheduled_from="SCHEDULE",
+                         run_id=run.run_id, graph_version=p.root.graph_version, graph_run_id=graph_id,
+                         in_graph=len(p.plan.members) > 1)
+        starting.append((p, run, req))
+    started = runner.start_many(conn, [req for _, _, req in starting])
+    for (p, run, _), begun in zip(starting, started, strict=True):
+        out[p.index] = Claimed(p.due, run=run, started=begun)
+    pending.clear()
+
+
+def _run_id(at: datetime) -> int:
+    return int(at.timestamp() * 1000)
+
+
+def _skip(conn: sqlite3.Connection, item: Due, root: TaskRecord, runner: TaskRunner,
+          graphs: GraphRunner) -> Claimed:
+    """A fire time that comes while the root's previous graph run still executes: recorded SKIPPED."""
     at = item.at
-    key = claim_key(root.uuid, at, 1)
-    run_id = int(at.timestamp() * 1000)
-    if overlaps(conn, root, executing):
-        message = OVERLAP_MESSAGE.get(runner.dialect, OVERLAP_MESSAGE["snowflake"])
-        graph_id = graphs.insert_graph_run(conn, root, "SKIPPED", at, "SCHEDULE", run_id, 1, key,
-                                           completed=runner.clock.now())
-        if graph_id is None:
-            return Claimed(item)
-        req = RunRequest(task=root, root=root, scheduled_time=at, scheduled_from="SCHEDULE", run_id=run_id,
-                         graph_version=root.graph_version, graph_run_id=graph_id)
-        runner.record_skip_in(conn, req, None, message)
-        return Claimed(item, skipped=(root, message))
-    # a strict batch starts every root it claims: take the slot before the claim, or leave the root
-    can_start = may_start and not root.condition and runner.runtime.try_slot(root.warehouse)
-    if strict and not can_start:
-        return None
-    graph_id = graphs.insert_graph_run(conn, root, "EXECUTING", at, "SCHEDULE", run_id, 1, key)
-    if graph_id is not None:
-        executing.add(root.id)
+    message = OVERLAP_MESSAGE.get(runner.dialect, OVERLAP_MESSAGE["snowflake"])
+    graph_id = graphs.insert_graph_run(conn, root, "SKIPPED", at, "SCHEDULE", _run_id(at), 1,
+                                       claim_key(root.uuid, at, 1), completed=runner.clock.now())
     if graph_id is None:
-        if can_start:
-            runner.runtime.release_slot(root.warehouse)
-        return Claimed(item)  # another process claimed this fire time
-    run = GraphRun(graph_id, plan, at, "SCHEDULE", run_id, 1)
-    if not can_start:
-        return Claimed(item, run=run)
-    slots.append(root.warehouse)
-    req = RunRequest(task=root, root=root, scheduled_time=at, scheduled_from="SCHEDULE", run_id=run_id,
+        return Claimed(item)
+    req = RunRequest(task=root, root=root, scheduled_time=at, scheduled_from="SCHEDULE", run_id=_run_id(at),
                      graph_version=root.graph_version, graph_run_id=graph_id)
-    return Claimed(item, run=run, started=runner.start_in(conn, req))
+    runner.record_skip_in(conn, req, None, message)
+    return Claimed(item, skipped=(root, message))
 
 
 def _chunks(ids: list[int]) -> Iterator[list[int]]:

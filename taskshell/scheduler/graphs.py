@@ -33,6 +33,11 @@ from taskshell.scheduler.runtime import RunControl, Runtime
 
 FAILED_STATES = ("FAILED", "FAILED_AND_AUTO_SUSPENDED")
 _DONE_LOCK = threading.Lock()
+_INSERT_GRAPH_RUN = """INSERT INTO _ts_graph_runs(claim_key, root_task_id, root_uuid, root_name, database_name,
+    schema_name, state, scheduled_from, scheduled_time, completed_time, graph_version, run_id, attempt_number,
+    config, claimed_by) VALUES """
+_GRAPH_RUN_MARKS = "(" + ", ".join(["?"] * 15) + ")"
+_ROWS_PER_INSERT = 200
 _PASS = ("SUCCEEDED", "SUSPENDED")  # outcomes that let the next task run
 OVERLAP_MESSAGE = {
     "snowflake": "Skipped: the previous run of this task graph is still executing and "
@@ -132,15 +137,27 @@ class GraphRunner:
                          config: str | None = None, completed: datetime | None = None) -> int | None:
         """Insert a graph run row; None when another process already holds `claim_key`."""
         row = conn.execute(
-            """INSERT INTO _ts_graph_runs(claim_key, root_task_id, root_uuid, root_name, database_name,
-                   schema_name, state, scheduled_from, scheduled_time, completed_time, graph_version, run_id,
-                   attempt_number, config, claimed_by)
-               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-               ON CONFLICT(claim_key) DO NOTHING RETURNING id""",
+            _INSERT_GRAPH_RUN + _GRAPH_RUN_MARKS + " ON CONFLICT(claim_key) DO NOTHING RETURNING id",
             (claim_key, root.id, root.uuid, root.name, root.database_name, root.schema_name, state,
              scheduled_from, us(scheduled), us(completed) if completed else None, root.graph_version, run_id,
              attempt, config if config is not None else root.config, self.process_id)).fetchone()
         return int(row[0]) if row else None
+
+    def claim_graph_runs(self, conn: sqlite3.Connection,
+                         claims: list[tuple[TaskRecord, datetime, int, str]]) -> dict[str, int]:
+        """Insert EXECUTING scheduled graph runs, (root, scheduled time, run id, claim key) each, a few
+        statements in all; the ids of those whose key no other process held first, by key."""
+        ids: dict[str, int] = {}
+        for first in range(0, len(claims), _ROWS_PER_INSERT):
+            part = claims[first:first + _ROWS_PER_INSERT]
+            values = [v for root, scheduled, run_id, key in part
+                      for v in (key, root.id, root.uuid, root.name, root.database_name, root.schema_name,
+                                "EXECUTING", "SCHEDULE", us(scheduled), None, root.graph_version, run_id, 1,
+                                root.config, self.process_id)]
+            sql = (_INSERT_GRAPH_RUN + ", ".join([_GRAPH_RUN_MARKS] * len(part))
+                   + " ON CONFLICT(claim_key) DO NOTHING RETURNING id, claim_key")
+            ids.update((key, graph_id) for graph_id, key in conn.execute(sql, values))
+        return ids
 
     # ------------------------------------------------------------------ running
     def start(self, run: GraphRun, previous: dict[int, tuple[str, str | None]] | None = None,
@@ -260,8 +277,8 @@ class GraphRunner:
         conn = self.runner.catalog_connection()
         try:
             with self.runtime.write(conn):
-                for task_id, req in taken:
-                    begun[task_id] = self.runner.start_in(conn, req)
+                starts = self.runner.start_many(conn, [req for _, req in taken])
+                begun = {task_id: started for (task_id, _), started in zip(taken, starts, strict=True)}
         except sqlite3.Error:
             begun = {}  # each run records its own start, as if there were no batch
         finally:

@@ -139,6 +139,14 @@ def _params(session_params: str | None) -> dict[str, Any]:
     return json.loads(session_params or "{}")
 
 
+_INSERT_RUN = """INSERT INTO _ts_task_runs(query_id, task_id, task_uuid, name, database_name, schema_name,
+    owner, comment, schedule, warehouse, query_text, condition_text, state, error_code, error_message,
+    scheduled_time, query_start_time, completed_time, root_task_id, graph_version, run_id, scheduled_from,
+    attempt_number, config, session_params, claimed_by, heartbeat_at, graph_run_id) VALUES """
+_RUN_MARKS = "(" + ", ".join(["?"] * 28) + ")"
+_ROWS_PER_INSERT = 200  # one statement records this many runs
+
+
 class _NotOurs(Exception):
     """The run row was decided by someone else (DROP TASK, expiry) while the body ran."""
 
@@ -378,12 +386,6 @@ class TaskRunner:
         notices.extend(more)
         return outcome
 
-    def start_in(self, conn: sqlite3.Connection, req: RunRequest) -> Started:
-        """Inside the caller's write transaction: record the run EXECUTING as of now."""
-        now = self.clock.now()
-        query_id = self._query_id(req, now)
-        return Started(self._insert_run(conn, req, "EXECUTING", query_id, now), query_id, now)
-
     def _execute(self, conn: sqlite3.Connection, env: sqlenv.SqlEnv, req: RunRequest,
                  control: RunControl, ctx: TranslateContext, begun: Started | None,
                  close: Closer | None) -> RunOutcome:
@@ -518,21 +520,35 @@ class TaskRunner:
     def _insert_run(self, conn: sqlite3.Connection, req: RunRequest, state: str, query_id: str | None,
                     started: datetime | None, error: tuple[str | None, str | None] = (None, None),
                     completed: datetime | None = None) -> int:
-        task = req.task
-        cur = conn.execute(
-            """INSERT INTO _ts_task_runs(query_id, task_id, task_uuid, name, database_name, schema_name,
-                   owner, comment, schedule, warehouse, query_text, condition_text, state, error_code,
-                   error_message, scheduled_time, query_start_time, completed_time, root_task_id,
-                   graph_version, run_id, scheduled_from, attempt_number, config, session_params,
-                   claimed_by, heartbeat_at, graph_run_id)
-               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
-            (query_id, task.id, task.uuid, task.name, task.database_name, task.schema_name, task.owner,
-             task.comment, task.schedule, task.warehouse, task.definition, task.condition, state,
-             error[0], error[1], us(req.scheduled_time), us(started) if started else None,
-             us(completed) if completed else None, req.root.uuid, req.graph_version, req.run_id,
-             req.scheduled_from, req.attempt, task.config, task.session_params,
-             self.catalog.process_id, us(self.clock.now()), req.graph_run_id))
+        cur = conn.execute(_INSERT_RUN + _RUN_MARKS,
+                           self._run_values(req, state, query_id, started, error, completed, us(self.clock.now())))
         return int(cur.lastrowid)
+
+    def _run_values(self, req: RunRequest, state: str, query_id: str | None, started: datetime | None,
+                    error: tuple[str | None, str | None], completed: datetime | None, now_us: int) -> tuple:
+        task = req.task
+        return (query_id, task.id, task.uuid, task.name, task.database_name, task.schema_name, task.owner,
+                task.comment, task.schedule, task.warehouse, task.definition, task.condition, state,
+                error[0], error[1], us(req.scheduled_time), us(started) if started else None,
+                us(completed) if completed else None, req.root.uuid, req.graph_version, req.run_id,
+                req.scheduled_from, req.attempt, task.config, task.session_params,
+                self.catalog.process_id, now_us, req.graph_run_id)
+
+    def start_many(self, conn: sqlite3.Connection, reqs: list[RunRequest]) -> list[Started]:
+        """Inside the caller's write transaction: record every run of `reqs` (each of its own graph
+        run, or of one graph run with different tasks) EXECUTING as of now, a few statements in all."""
+        now = self.clock.now()
+        now_us = us(now)
+        ids = [self._query_id(req, now) for req in reqs]
+        seqs: dict[tuple[int | None, int], int] = {}
+        for first in range(0, len(reqs), _ROWS_PER_INSERT):
+            part = range(first, min(first + _ROWS_PER_INSERT, len(reqs)))
+            values = [v for i in part for v in self._run_values(reqs[i], "EXECUTING", ids[i], now, (None, None),
+                                                                  None, now_us)]
+            sql = _INSERT_RUN + ", ".join([_RUN_MARKS] * len(part)) + " RETURNING seq, graph_run_id, task_id"
+            for seq, graph_run_id, task_id in conn.execute(sql, values):
+                seqs[(graph_run_id, task_id)] = seq
+        return [Started(seqs[(req.graph_run_id, req.task.id)], query_id, now) for req, query_id in zip(reqs, ids, strict=True)]
 
     def _finished(self, req: RunRequest, seq: int, state: str, code: str | None, message: str | None,
                   query_id: str | None, started: datetime | None, completed: datetime,

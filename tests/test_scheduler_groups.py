@@ -1,0 +1,159 @@
+"""Run groups on the real clock: runs claimed together share one commit, each in a savepoint."""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import timedelta
+from pathlib import Path
+
+from taskshell.catalog.db import Catalog
+from taskshell.interpreter.interpreter import Interpreter
+from taskshell.interpreter.session import Session
+from taskshell.scheduler import claims
+from taskshell.scheduler.clock import RealClock
+from taskshell.scheduler.scheduler import Scheduler
+
+ENDLESS_INSERT = ("INSERT INTO big WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c)"
+                  " SELECT x FROM c")
+
+
+def _catalog(path: Path, statements: list[str]) -> Catalog:
+    catalog = Catalog(str(path))
+    interp = Interpreter(Session(catalog=catalog, clock=RealClock()))
+    for sql in statements:
+        interp.execute(sql)
+    interp.close()
+    return catalog
+
+
+def _run_as_group(catalog: Catalog, names: list[str]) -> Scheduler:
+    """Claim one fire time of every root in `names` in one transaction and run them as one group,
+    the way the scheduler's claimer does."""
+    scheduler = Scheduler(catalog, RealClock())
+    conn = catalog.connect()
+    try:
+        scheduler._refresh(conn)
+    finally:
+        conn.close()
+    roots = sorted((r for r in scheduler._roots.values() if r.name in names), key=lambda r: names.index(r.name))
+    at = RealClock().now() - timedelta(milliseconds=5)
+    handled, rest = scheduler._claim([claims.Due(r.task_id, r.schedule, r.resumed_on, at) for r in roots])
+    assert not rest and all(item.started is not None for item in handled)
+    members = []
+    for item in handled:
+        scheduler.graphs.adopt(item.run)
+        root_id = item.run.plan.root.id
+        members.append((item.run, root_id, item.run.controls[root_id], item.started))
+    scheduler.graphs.run_group(members)
+    return scheduler
+
+
+def _history(catalog: Catalog) -> dict[str, tuple]:
+    conn = sqlite3.connect(catalog.path)
+    try:
+        return {name: (state, code, message, start >= scheduled) for name, state, code, message, start, scheduled
+                in conn.execute("SELECT name, state, error_code, error_message, query_start_time, scheduled_time"
+                                " FROM _ts_task_runs")}
+    finally:
+        conn.close()
+
+
+def test_a_failing_body_rolls_back_alone_and_the_group_commits_once(tmp_path):
+    catalog = _catalog(tmp_path / "c.db", [
+        "CREATE TABLE log (name VARCHAR)",
+        "CREATE TASK a SCHEDULE = '1 MINUTE' AS INSERT INTO log VALUES ('a')",
+        "CREATE TASK b SCHEDULE = '1 MINUTE' AS BEGIN INSERT INTO log VALUES ('b'); SELECT 1/0; END",
+        "CREATE TASK c SCHEDULE = '1 MINUTE' AS INSERT INTO log VALUES ('c')",
+        *[f"ALTER TASK {name} RESUME" for name in "abc"],
+    ])
+    scheduler = _run_as_group(catalog, ["A", "B", "C"])
+    scheduler.runner.close()
+    conn = sqlite3.connect(catalog.path)
+    assert sorted(r[0] for r in conn.execute("SELECT name FROM log")) == ["a", "c"]
+    history = _history(catalog)
+    assert history["A"] == ("SUCCEEDED", None, None, True)
+    assert history["C"] == ("SUCCEEDED", None, None, True)
+    assert history["B"][:2] == ("FAILED", "1006")  # divided by zero; its insert was undone
+    graphs = dict(conn.execute("SELECT root_name, state FROM _ts_graph_runs"))
+    assert graphs == {"A": "SUCCEEDED", "B": "FAILED", "C": "SUCCEEDED"}
+    assert conn.execute("SELECT consecutive_failures FROM _ts_tasks WHERE name = 'B'").fetchone() == (1,)
+
+
+def test_an_interrupted_write_reruns_the_runs_before_it_and_records_the_timeout(tmp_path):
+    # SQLite rolls a whole transaction back when it interrupts a write: A's insert is lost with it
+    # and A must run again; B is recorded as timed out, C runs after it
+    catalog = _catalog(tmp_path / "c.db", [
+        "CREATE TABLE log (name VARCHAR)",
+        "CREATE TABLE big (x INT)",
+        "CREATE TASK a SCHEDULE = '1 MINUTE' AS INSERT INTO log VALUES ('a')",
+        f"CREATE TASK b SCHEDULE = '1 MINUTE' USER_TASK_TIMEOUT_MS = 300 AS {ENDLESS_INSERT}",
+        "CREATE TASK c SCHEDULE = '1 MINUTE' AS INSERT INTO log VALUES ('c')",
+        *[f"ALTER TASK {name} RESUME" for name in "abc"],
+    ])
+    scheduler = _run_as_group(catalog, ["A", "B", "C"])
+    scheduler.runner.close()
+    conn = sqlite3.connect(catalog.path)
+    assert sorted(r[0] for r in conn.execute("SELECT name FROM log")) == ["a", "c"]
+    assert conn.execute("SELECT count(*) FROM big").fetchone() == (0,)
+    history = _history(catalog)
+    assert history["A"] == ("SUCCEEDED", None, None, True)
+    assert history["C"] == ("SUCCEEDED", None, None, True)
+    assert history["B"][:2] == ("FAILED", "000630")
+    assert "USER_TASK_TIMEOUT_MS of 300 ms" in history["B"][2]
+    assert conn.execute("SELECT count(*) FROM _ts_task_runs").fetchone() == (3,)
+
+
+def test_a_run_decided_elsewhere_before_the_group_began_is_left_as_recorded(tmp_path):
+    catalog = _catalog(tmp_path / "c.db", [
+        "CREATE TABLE log (name VARCHAR)",
+        "CREATE TASK a SCHEDULE = '1 MINUTE' AS INSERT INTO log VALUES ('a')",
+        "CREATE TASK b SCHEDULE = '1 MINUTE' AS INSERT INTO log VALUES ('b')",
+        *[f"ALTER TASK {name} RESUME" for name in "ab"],
+    ])
+    original = claims.claim
+
+    def claim_then_cancel_b(conn, due, *args, **kwargs):
+        handled, rest = original(conn, due, *args, **kwargs)
+        # another process decided B's run (DROP TASK does this) between the claim and the group
+        other = sqlite3.connect(catalog.path)
+        other.execute("UPDATE _ts_task_runs SET state = 'CANCELLED', error_message = 'elsewhere'"
+                      " WHERE name = 'B'")
+        other.commit()
+        other.close()
+        return handled, rest
+
+    claims.claim = claim_then_cancel_b
+    try:
+        scheduler = _run_as_group(catalog, ["A", "B"])
+    finally:
+        claims.claim = original
+    scheduler.runner.close()
+    conn = sqlite3.connect(catalog.path)
+    assert [r[0] for r in conn.execute("SELECT name FROM log")] == ["a"]
+    assert _history(catalog)["B"][:3] == ("CANCELLED", None, "elsewhere")
+
+
+def test_the_claimer_runs_every_root_due_together_once(tmp_path):
+    names = [f"t{i}" for i in range(40)]
+    catalog = _catalog(tmp_path / "c.db", [
+        "CREATE TABLE log (name VARCHAR)",
+        *[f"CREATE TASK {n} SCHEDULE = '1 MINUTE' AS INSERT INTO log VALUES ('{n}')" for n in names],
+        *[f"ALTER TASK {n} RESUME" for n in names],
+    ])
+    scheduler = Scheduler(catalog, RealClock())
+    conn = catalog.connect()
+    scheduler._refresh(conn)
+    at = RealClock().now() - timedelta(milliseconds=1)
+    with scheduler._lock:
+        scheduler._heap = sorted((at, r.name, r.task_id, r.generation) for r in scheduler._roots.values())
+    scheduler.scheduling = True
+    scheduler._firing += 1
+    scheduler._claiming = True
+    scheduler._claimer()  # on this thread, as the run thread would
+    scheduler.scheduling = False
+    scheduler.runner.close()
+    assert sorted(r[0] for r in conn.execute("SELECT name FROM log")) == sorted(names)
+    rows = conn.execute("SELECT state, query_start_time >= scheduled_time FROM _ts_task_runs").fetchall()
+    assert rows == [("SUCCEEDED", 1)] * len(names)
+    assert not scheduler._claiming and scheduler._firing == 0
+    conn.close()
