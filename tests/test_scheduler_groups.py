@@ -157,3 +157,42 @@ def test_the_claimer_runs_every_root_due_together_once(tmp_path):
     assert rows == [("SUCCEEDED", 1)] * len(names)
     assert not scheduler._claiming and scheduler._firing == 0
     conn.close()
+
+
+def test_a_shorter_timeout_later_in_the_group_is_still_kept(tmp_path):
+    # A's deadline (the default hour) is armed first; B's 200 ms must move the group's one call
+    # earlier. B only reads, so its interrupt leaves the group's transaction and A's insert alone.
+    endless_read = ("SELECT count(*) FROM (WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c)"
+                    " SELECT x FROM c)")
+    catalog = _catalog(tmp_path / "c.db", [
+        "CREATE TABLE log (name VARCHAR)",
+        "CREATE TASK a SCHEDULE = '1 MINUTE' AS INSERT INTO log VALUES ('a')",
+        f"CREATE TASK b SCHEDULE = '1 MINUTE' USER_TASK_TIMEOUT_MS = 200 AS {endless_read}",
+        *[f"ALTER TASK {name} RESUME" for name in "ab"],
+    ])
+    scheduler = _run_as_group(catalog, ["A", "B"])
+    scheduler.runner.close()
+    conn = sqlite3.connect(catalog.path)
+    assert [r[0] for r in conn.execute("SELECT name FROM log")] == ["a"]
+    history = _history(catalog)
+    assert history["A"] == ("SUCCEEDED", None, None, True)
+    assert history["B"][:2] == ("FAILED", "000630")
+
+
+def test_events_nobody_wants_are_not_made_and_failures_are_always_counted():
+    from taskshell.scheduler import events
+
+    bus = events.EventBus()
+    seen: list[str] = []
+    assert not bus.wants(events.RUN_STARTED) and bus.wants(events.RUN_FAILED)
+    stop = bus.subscribe(lambda e: seen.append(e.kind), kinds=(events.TASK_AUTO_SUSPENDED,))
+    assert bus.wants(events.TASK_AUTO_SUSPENDED) and not bus.wants(events.RUN_SUCCEEDED)
+    at = RealClock().now()
+    for kind in (events.RUN_SUCCEEDED, events.RUN_FAILED, events.TASK_AUTO_SUSPENDED):
+        bus.publish(events.SchedulerEvent(kind=kind, task_name="T", at=at))
+    assert seen == [events.TASK_AUTO_SUSPENDED] and bus.take_failures() == 1
+    everything = bus.subscribe(lambda e: seen.append(e.kind))
+    assert bus.wants(events.RUN_STARTED)
+    everything()
+    stop()
+    assert not bus.wants(events.TASK_AUTO_SUSPENDED)

@@ -42,6 +42,8 @@ def record_finished_run(conn: sqlite3.Connection, run: FinishedRun) -> None:
     if message_type is None:
         return
     column = "error_integration" if message_type == payload.TASK_FAILED else "success_integration"
+    if run.integrations is not None and not run.integrations[0 if message_type == payload.TASK_FAILED else 1]:
+        return  # neither the task nor its root reports this kind of message (as the graph was pinned)
     own = conn.execute(f"SELECT {column} FROM _ts_tasks WHERE id = ?", (run.task_id,)).fetchone()
     root = conn.execute(f"SELECT id, {column} FROM _ts_tasks WHERE uuid = ?", (run.root_task_id,)).fetchone()
     # a child without an integration of its own reports through its root's (Snowflake's rule)

@@ -7,7 +7,7 @@ touch SQLite (the shell hands events to its UI thread).
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -44,26 +44,47 @@ class SchedulerStatus:
 class EventBus:
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._subscribers: list[Callable[[SchedulerEvent], None]] = []
+        self._subscribers: list[tuple[Callable[[SchedulerEvent], None], frozenset[str] | None]] = []
+        self._wanted: frozenset[str] | None = frozenset()  # None: some subscriber wants every kind
         self._failures = 0
 
-    def subscribe(self, fn: Callable[[SchedulerEvent], None]) -> Callable[[], None]:
-        """Call `fn` for every event from now on; returns a function that unsubscribes."""
+    def subscribe(self, fn: Callable[[SchedulerEvent], None],
+                  kinds: Iterable[str] | None = None) -> Callable[[], None]:
+        """Call `fn` for every event (or every event of `kinds`) from now on; returns a function
+        that unsubscribes."""
+        entry = (fn, None if kinds is None else frozenset(kinds))
         with self._lock:
-            self._subscribers.append(fn)
+            self._subscribers.append(entry)
+            self._recount()
 
         def unsubscribe() -> None:
             with self._lock:
-                if fn in self._subscribers:
-                    self._subscribers.remove(fn)
+                if entry in self._subscribers:
+                    self._subscribers.remove(entry)
+                    self._recount()
 
         return unsubscribe
+
+    def _recount(self) -> None:
+        wanted: set[str] = set()
+        for _, kinds in self._subscribers:
+            if kinds is None:
+                self._wanted = None
+                return
+            wanted |= kinds
+        self._wanted = frozenset(wanted)
+
+    def wants(self, kind: str) -> bool:
+        """Whether an event of `kind` would reach anyone (failures are always counted): a publisher
+        need not even make an event nobody wants."""
+        wanted = self._wanted
+        return wanted is None or kind in wanted or kind == RUN_FAILED
 
     def publish(self, event: SchedulerEvent) -> None:
         with self._lock:
             if event.kind == RUN_FAILED:
                 self._failures += 1
-            subscribers = list(self._subscribers)
+            subscribers = [fn for fn, kinds in self._subscribers if kinds is None or event.kind in kinds]
         for fn in subscribers:
             try:
                 fn(event)

@@ -111,6 +111,9 @@ class FinishedRun:
     graph_run_id: int | None
     scheduled_from: str
     return_value: str | None
+    # the integrations the run can report to, (error, success), each its task's or else its root's,
+    # as the graph was pinned; None when not known (a run failed by another process's expiry check)
+    integrations: tuple[str | None, str | None] | None = None
 
 
 FinishedHook = Callable[[sqlite3.Connection, FinishedRun], None]
@@ -158,6 +161,56 @@ class _GroupLost(Exception):
         super().__init__(decision[2])
         self.index = index
         self.decision = decision
+
+
+class _Watch:
+    """USER_TASK_TIMEOUT_MS for the runs of a group, which run one at a time: one call on the
+    runtime's clock at the earliest deadline, moved on to the run under way when it comes, instead
+    of a call made and dropped for every run."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        self._runtime = runtime
+        self._lock = threading.Lock()
+        self._current: tuple[RunControl, datetime, int] | None = None
+        self._handle: Any = None
+        self._armed: datetime | None = None
+
+    def watch(self, control: RunControl | None, timeout_ms: int | None = None,
+              started: datetime | None = None) -> None:
+        """The run under way (None: none) and its timeout, counted from `started`."""
+        with self._lock:
+            if control is None or not timeout_ms or started is None:
+                self._current = None
+                return
+            at = started + timedelta(milliseconds=timeout_ms)
+            self._current = (control, at, timeout_ms)
+            if self._armed is None or at < self._armed:
+                self._arm(at)
+
+    def _arm(self, at: datetime) -> None:
+        if self._handle is not None:
+            self._runtime.cancel_call(self._handle)
+        self._armed = at
+        self._handle = self._runtime.call_at(at, self._fire)
+
+    def _fire(self) -> None:
+        with self._lock:
+            self._handle = self._armed = None
+            current = self._current
+            if current is None:
+                return
+            control, at, timeout_ms = current
+            if self._runtime.clock.now() < at:
+                self._arm(at)  # the run that set this deadline has ended; the one under way has its own
+                return
+        self._runtime.cancel(control, "FAILED", TIMEOUT_CODE, timeout_message(timeout_ms))
+
+    def close(self) -> None:
+        with self._lock:
+            self._current = None
+            if self._handle is not None:
+                self._runtime.cancel_call(self._handle)
+                self._handle = self._armed = None
 
 
 @dataclass(frozen=True)
@@ -306,6 +359,7 @@ class TaskRunner:
         cancelled or timed out."""
         conn, env, zone = pair = self._checkout()
         decided: dict[int, tuple[str, str | None, str | None]] = {}
+        watch = _Watch(self.runtime)
         try:
             while True:
                 notices: list[tuple] = []
@@ -315,7 +369,7 @@ class TaskRunner:
                         streams = self._stream_snapshot(conn)
                         for index, item in enumerate(items):
                             outcome, same_schema = self._grouped(conn, env, zone, item, index, decided.get(index),
-                                                                 notices, streams)
+                                                                 notices, streams, watch)
                             outcomes.append(outcome)
                             if not same_schema:
                                 streams = self._stream_snapshot(conn)
@@ -329,6 +383,7 @@ class TaskRunner:
                 self._publish_all(notices)
                 return outcomes
         finally:
+            watch.close()
             for item in items:
                 self.runtime.release_slot(item.req.task.warehouse)
             env.task, env.wait = None, None
@@ -336,7 +391,7 @@ class TaskRunner:
 
     def _grouped(self, conn: sqlite3.Connection, env: sqlenv.SqlEnv, zone: list[str], item: GroupItem,
                  index: int, decision: tuple[str, str | None, str | None] | None, notices: list[tuple],
-                 streams: Mapping[str, StreamInfo]) -> tuple[RunOutcome, bool]:
+                 streams: Mapping[str, StreamInfo], watch: _Watch) -> tuple[RunOutcome, bool]:
         """One run of a group; its outcome, and whether the schema is surely as it was (the body
         did no DDL), so that the group's stream snapshot still holds."""
         req, control, begun = item.req, item.control, item.started
@@ -347,7 +402,7 @@ class TaskRunner:
             return self._end_in_group(conn, req, begun, None, decision, notices), True
         started = self.clock.now()
         notices.append((events.RUN_STARTED, req, "EXECUTING"))
-        deadline = self._deadline(req.task, ctx, control, started)
+        watch.watch(control, self._timeout_ms(req.task, ctx), started)
         translations: list[Translation] = []
         conn.execute("SAVEPOINT ts_run")
         try:
@@ -364,8 +419,7 @@ class TaskRunner:
             self._undo(conn)
             return self._end_in_group(conn, req, begun, started, decision, notices), False
         finally:
-            if deadline is not None:
-                self.runtime.cancel_call(deadline)
+            watch.watch(None)
         conn.execute("RELEASE ts_run")
         notices.append((events.RUN_SUCCEEDED, req, "SUCCEEDED"))
         return outcome, all(t.kind in _SCHEMA_KEPT for t in translations)
@@ -425,11 +479,16 @@ class TaskRunner:
         self._publish(events.RUN_SUCCEEDED, req, "SUCCEEDED")
         return outcome
 
-    def _deadline(self, task: TaskRecord, ctx: TranslateContext, control: RunControl, started: datetime) -> Any:
-        """USER_TASK_TIMEOUT_MS: a call that cancels the run when it has taken too long."""
+    @staticmethod
+    def _timeout_ms(task: TaskRecord, ctx: TranslateContext) -> int | None:
         timeout_ms = task.user_task_timeout_ms
         if timeout_ms is None:
             timeout_ms = DEFAULT_TIMEOUT_MS.get(ctx.dialect)
+        return timeout_ms or None
+
+    def _deadline(self, task: TaskRecord, ctx: TranslateContext, control: RunControl, started: datetime) -> Any:
+        """USER_TASK_TIMEOUT_MS: a call that cancels the run when it has taken too long."""
+        timeout_ms = self._timeout_ms(task, ctx)
         if not timeout_ms:
             return None
         return self.runtime.call_at(
@@ -548,7 +607,8 @@ class TaskRunner:
             sql = _INSERT_RUN + ", ".join([_RUN_MARKS] * len(part)) + " RETURNING seq, graph_run_id, task_id"
             for seq, graph_run_id, task_id in conn.execute(sql, values):
                 seqs[(graph_run_id, task_id)] = seq
-        return [Started(seqs[(req.graph_run_id, req.task.id)], query_id, now) for req, query_id in zip(reqs, ids, strict=True)]
+        return [Started(seqs[(req.graph_run_id, req.task.id)], query_id, now)
+                for req, query_id in zip(reqs, ids, strict=True)]
 
     def _finished(self, req: RunRequest, seq: int, state: str, code: str | None, message: str | None,
                   query_id: str | None, started: datetime | None, completed: datetime,
@@ -558,7 +618,9 @@ class TaskRunner:
                            scheduled_time=req.scheduled_time, query_start_time=started,
                            completed_time=completed, run_id=req.run_id, query_id=query_id,
                            attempt=req.attempt, graph_run_id=req.graph_run_id,
-                           scheduled_from=req.scheduled_from, return_value=return_value)
+                           scheduled_from=req.scheduled_from, return_value=return_value,
+                           integrations=(req.task.error_integration or req.root.error_integration,
+                                         req.task.success_integration or req.root.success_integration))
 
     def _succeed(self, conn: sqlite3.Connection, req: RunRequest, seq: int, query_id: str,
                  started: datetime, env: sqlenv.SqlEnv, close: Closer | None = None) -> RunOutcome:
@@ -692,7 +754,7 @@ class TaskRunner:
 
     def _publish(self, kind: str, req: RunRequest, state: str, code: str | None = None,
                  message: str | None = None) -> None:
-        if self.bus is None:
+        if self.bus is None or not self.bus.wants(kind):
             return
         self.bus.publish(events.SchedulerEvent(
             kind=kind, task_name=req.task.name, at=self.clock.now(), state=state,

@@ -39,7 +39,8 @@ DEFAULT_POLL_SECONDS = 0.05
 BUSY_SECONDS = 10.0
 REREAD_SECONDS = 0.2
 CHECKPOINT_SECONDS = 0.25
-GROUP_SIZE = 200  # runs sharing one commit: bounds how long a group holds the write lock
+GROUP_SIZE = 200
+CLAIMER_SECONDS = 0.05  # runs sharing one commit: bounds how long a group holds the write lock
 SHUTDOWN_MESSAGE = "The process running the task stopped before the run finished."
 DROPPED_MESSAGE = "Task was dropped while the run was in progress."
 
@@ -106,7 +107,7 @@ class Scheduler:
         self._thread: threading.Thread | None = None
         self._conn: sqlite3.Connection | None = None
         self._signature: object = None
-        self.bus.subscribe(self._on_event)
+        self.bus.subscribe(self._on_event, kinds=(TASK_AUTO_SUSPENDED,))
 
     @property
     def virtual(self) -> bool:
@@ -321,10 +322,14 @@ class Scheduler:
         """A run thread claims what is due and runs the groups itself: claiming and running on one
         thread, one after the other, spares the two threads taking turns at the interpreter lock
         (they cannot write at the same time anyway). While runs keep it busy, fire times that came
-        due meanwhile are claimed together by the next claimer."""
+        due meanwhile are claimed together by the next round."""
         try:
-            if self.scheduling:
-                self._fire_due(self.clock.now(), inline=True)
+            # more fire times come due while a group runs: claim them at once, on this thread, for as
+            # long as no other job waits for a run thread (a claimer hands over after CLAIMER_SECONDS)
+            until = time.monotonic() + CLAIMER_SECONDS
+            while (self.scheduling and self._fire_due(self.clock.now(), inline=True)
+                   and time.monotonic() < until and not self.runtime.pool.waiting()):
+                pass
         finally:
             with self._lock:
                 self._claiming = False

@@ -55,6 +55,10 @@ class WorkerPool:
             inbox = self._idle.pop() if self._idle else None
         self._hand(inbox, job)
 
+    def waiting(self) -> bool:
+        """Whether jobs wait for a worker's turn."""
+        return bool(self._backlog)
+
     def free(self) -> int | None:
         """How many more jobs would start computing at once now (None: no limit)."""
         if self._limit is None:
