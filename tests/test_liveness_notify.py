@@ -30,3 +30,47 @@ def test_expired_run_queues_a_task_failed_message(shell):
     assert payload["messageType"] == "TASK_FAILED"
     assert payload["taskName"] == "T"
     assert payload["messages"][0]["errorMessage"] == liveness.NO_HEARTBEAT_MESSAGE
+
+
+def _die_mid_run(conn) -> None:
+    """Leave every run as a process that died while running it would have."""
+    conn.execute("UPDATE _ts_task_runs SET state = 'EXECUTING', completed_time = NULL, claimed_by = 'ghost'")
+    conn.execute("UPDATE _ts_graph_runs SET state = 'EXECUTING', completed_time = NULL, claimed_by = 'ghost'")
+
+
+def test_expired_runs_count_towards_auto_suspend(shell):
+    shell("CREATE TASK t SUSPEND_TASK_AFTER_NUM_FAILURES = 2 AS SELECT 1")
+    shell("ALTER TASK t RESUME")
+    shell("EXECUTE TASK t")
+    shell("EXECUTE TASK t")
+    conn = shell.catalog.connect()
+    try:
+        _die_mid_run(conn)
+        with write_transaction(conn):
+            assert liveness.expire_owner(conn, "ghost", 1_000_000) == 2
+        # two failures in a row reach the limit: the second run says so and the task is suspended
+        assert conn.execute("SELECT state FROM _ts_task_runs ORDER BY seq").fetchall() == [
+            ("FAILED",), ("FAILED_AND_AUTO_SUSPENDED",)]
+        assert conn.execute("SELECT state, consecutive_failures, last_suspended_reason FROM _ts_tasks").fetchone() == (
+            "suspended", 0, "SUSPENDED_DUE_TO_ERRORS")
+    finally:
+        conn.close()
+
+
+def test_an_expired_graph_run_counts_once_against_its_root(shell):
+    shell("CREATE TASK root AS SELECT 1")
+    shell("CREATE TASK a AFTER root AS SELECT 1")
+    shell("CREATE TASK b AFTER root AS SELECT 1")
+    shell("ALTER TASK a RESUME")
+    shell("ALTER TASK b RESUME")
+    shell("EXECUTE TASK root")
+    conn = shell.catalog.connect()
+    try:
+        _die_mid_run(conn)
+        conn.execute("UPDATE _ts_task_runs SET state = 'SUCCEEDED' WHERE name = 'ROOT'")
+        with write_transaction(conn):
+            assert liveness.expire_owner(conn, "ghost", 1_000_000) == 2
+        counts = dict(conn.execute("SELECT name, consecutive_failures FROM _ts_tasks"))
+        assert counts == {"ROOT": 1, "A": 0, "B": 0}
+    finally:
+        conn.close()

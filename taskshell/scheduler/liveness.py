@@ -45,7 +45,7 @@ def unregister(conn: sqlite3.Connection, process_id: str) -> None:
 
 
 def beat_and_expire(conn: sqlite3.Connection, process_id: str, heartbeat_ms: int, clock_now_us: int,
-                    hooks: Sequence[FinishedHook] = ()) -> int:
+                    hooks: Sequence[FinishedHook] = (), dialect: str = "snowflake") -> int:
     """Write this process's beat and fail the runs of dead processes; the number of runs failed."""
     now = real_us()
     failed = 0
@@ -61,7 +61,7 @@ def beat_and_expire(conn: sqlite3.Connection, process_id: str, heartbeat_ms: int
             "SELECT id FROM _ts_processes WHERE id != ? AND heartbeat_ms IS NOT NULL"
             " AND heartbeat_at < ? - heartbeat_ms * 1000 * ?", (process_id, now, EXPIRY_BEATS))]
         for owner in dead:
-            failed += expire_owner(conn, owner, clock_now_us, hooks)
+            failed += expire_owner(conn, owner, clock_now_us, hooks, dialect)
             conn.execute("DELETE FROM _ts_processes WHERE id = ?", (owner,))
     return failed
 
@@ -71,14 +71,18 @@ def _instant(us: int | None) -> datetime | None:
 
 
 def expire_owner(conn: sqlite3.Connection, owner: str, now_us: int,
-                 hooks: Sequence[FinishedHook] = ()) -> int:
-    """Fail a dead owner's EXECUTING runs; `hooks` (the runner's on_finished, e.g. the notification
-    outbox) see each of them in this same transaction, as they would a run that failed by itself."""
+                 hooks: Sequence[FinishedHook] = (), dialect: str = "snowflake") -> int:
+    """Fail a dead owner's EXECUTING runs; each counts towards SUSPEND_TASK_AFTER_NUM_FAILURES like a
+    run that failed by itself (in a Snowflake graph, once per graph run against the root), and
+    `hooks` (the runner's on_finished, e.g. the notification outbox) see each of them in this same
+    transaction."""
     expiring = conn.execute(
         "SELECT r.seq, r.name, r.task_id, COALESCE(t.name, r.name), r.root_task_id, r.scheduled_time,"
-        " r.query_start_time, r.run_id, r.query_id, r.attempt_number, r.graph_run_id, r.scheduled_from"
+        " r.query_start_time, r.run_id, r.query_id, r.attempt_number, r.graph_run_id, r.scheduled_from,"
+        " t.id, (t.id IS NOT NULL AND (EXISTS (SELECT 1 FROM _ts_task_predecessors p WHERE p.predecessor_id = t.id)"
+        "  OR EXISTS (SELECT 1 FROM _ts_tasks f WHERE f.finalize_id = t.id)))"
         " FROM _ts_task_runs r LEFT JOIN _ts_tasks t ON t.uuid = r.root_task_id"
-        " WHERE r.claimed_by = ? AND r.state = 'EXECUTING'", (owner,)).fetchall() if hooks else []
+        " WHERE r.claimed_by = ? AND r.state = 'EXECUTING' ORDER BY r.seq", (owner,)).fetchall()
     cur = conn.execute(
         "UPDATE _ts_task_runs SET state = 'FAILED', error_code = ?, error_message = ?, completed_time = ?"
         " WHERE claimed_by = ? AND state = 'EXECUTING'", (NO_HEARTBEAT_CODE, NO_HEARTBEAT_MESSAGE, now_us, owner))
@@ -89,13 +93,14 @@ def expire_owner(conn: sqlite3.Connection, owner: str, now_us: int,
         "  AND r.error_message = ? ORDER BY r.seq LIMIT 1))"
         " WHERE claimed_by = ? AND state = 'EXECUTING'",
         (now_us, NO_HEARTBEAT_CODE, NO_HEARTBEAT_MESSAGE, NO_HEARTBEAT_MESSAGE, owner))
-    if expiring:
+    states = _count_failures(conn, expiring, dialect, now_us)
+    if hooks:
         from taskshell.scheduler.runs import FinishedRun
 
         for (seq, task, task_id, root, root_id, scheduled, started, run_id, query_id, attempt,
-             graph_run_id, scheduled_from) in expiring:
+             graph_run_id, scheduled_from, _, _) in expiring:
             finished = FinishedRun(
-                seq=seq, task=task, task_id=task_id, root=root, root_task_id=root_id, state="FAILED",
+                seq=seq, task=task, task_id=task_id, root=root, root_task_id=root_id, state=states[seq],
                 error_code=NO_HEARTBEAT_CODE, error_message=NO_HEARTBEAT_MESSAGE,
                 scheduled_time=_instant(scheduled), query_start_time=_instant(started),
                 completed_time=_instant(now_us), run_id=run_id, query_id=query_id, attempt=attempt,
@@ -103,3 +108,32 @@ def expire_owner(conn: sqlite3.Connection, owner: str, now_us: int,
             for hook in hooks:
                 hook(conn, finished)
     return max(cur.rowcount, 0)
+
+
+def _count_failures(conn: sqlite3.Connection, expiring: list[tuple], dialect: str, now_us: int) -> dict[int, str]:
+    """Count the expired runs as failures; each run's final state by seq."""
+    from taskshell.scheduler.runs import count_failure
+
+    states: dict[int, str] = {}
+    expired = {row[0] for row in expiring}
+    counted_graphs: set[int] = set()
+    for row in expiring:
+        seq, task_id, graph_run_id, root_id, in_graph = row[0], row[2], row[10], row[12], row[13]
+        states[seq] = "FAILED"
+        target = task_id
+        if dialect == "snowflake" and in_graph and graph_run_id is not None:
+            # a graph run counts once, against its root, unless a task of it had failed before
+            if graph_run_id in counted_graphs:
+                continue
+            counted_graphs.add(graph_run_id)
+            failed_before = [r[0] for r in conn.execute(
+                "SELECT seq FROM _ts_task_runs WHERE graph_run_id = ?"
+                " AND state IN ('FAILED', 'FAILED_AND_AUTO_SUSPENDED')", (graph_run_id,))]
+            if any(other not in expired for other in failed_before):
+                continue
+            target = root_id
+        state, _ = count_failure(conn, target, dialect, now_us)
+        if state != "FAILED":
+            states[seq] = state
+            conn.execute("UPDATE _ts_task_runs SET state = ? WHERE seq = ?", (state, seq))
+    return states

@@ -223,6 +223,25 @@ class GroupItem:
     close: Closer | None = None
 
 
+def count_failure(conn: sqlite3.Connection, task_id: int, dialect: str, now_us: int) -> tuple[str, int | None]:
+    """Inside the caller's transaction: one more consecutive failure of `task_id` (a task, or the
+    root that a Snowflake graph run counts against). At SUSPEND_TASK_AFTER_NUM_FAILURES the task is
+    suspended; returns the failed run's state and the id of the task suspended, if any."""
+    current = task_rows.get_by_id(conn, task_id)
+    if current is None:
+        return "FAILED", None
+    failures = current.consecutive_failures + 1
+    limit = current.suspend_task_after_num_failures
+    if limit is None:
+        limit = DEFAULT_SUSPEND_AFTER.get(dialect, 10)
+    if limit and failures >= limit:
+        task_rows.update(conn, task_id, state="suspended", last_suspended_on=now_us,
+                         last_suspended_reason="SUSPENDED_DUE_TO_ERRORS", consecutive_failures=0)
+        return "FAILED_AND_AUTO_SUSPENDED", current.id
+    task_rows.update(conn, task_id, consecutive_failures=failures)
+    return "FAILED", None
+
+
 def groupable(task: TaskRecord) -> bool:
     """Whether a run of `task` may share its transaction with other runs: its body never waits
     (SYSTEM$WAIT would hold the group's write lock while it waits)."""
@@ -722,19 +741,7 @@ class TaskRunner:
                 (req.graph_run_id, -1 if seq is None else seq)).fetchone()
             if earlier is not None:
                 return "FAILED", None
-        current = task_rows.get_by_id(conn, task_id)
-        if current is None:
-            return "FAILED", None
-        failures = current.consecutive_failures + 1
-        limit = current.suspend_task_after_num_failures
-        if limit is None:
-            limit = DEFAULT_SUSPEND_AFTER.get(self.dialect, 10)
-        if limit and failures >= limit:
-            task_rows.update(conn, task_id, state="suspended", last_suspended_on=us(now),
-                             last_suspended_reason="SUSPENDED_DUE_TO_ERRORS", consecutive_failures=0)
-            return "FAILED_AND_AUTO_SUSPENDED", current.id
-        task_rows.update(conn, task_id, consecutive_failures=failures)
-        return "FAILED", None
+        return count_failure(conn, task_id, self.dialect, us(now))
 
     def _taken(self, conn: sqlite3.Connection, seq: int, query_id: str) -> RunOutcome:
         if conn.in_transaction:
