@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+import time
 from datetime import timedelta
 from pathlib import Path
 
@@ -148,14 +149,14 @@ def test_the_claimer_runs_every_root_due_together_once(tmp_path):
         scheduler._heap = sorted((at, r.name, r.task_id, r.generation) for r in scheduler._roots.values())
     scheduler.scheduling = True
     scheduler._firing += 1
-    scheduler._claiming = True
+    scheduler._claimers += 1
     scheduler._claimer()  # on this thread, as the run thread would
     scheduler.scheduling = False
     scheduler.runner.close()
     assert sorted(r[0] for r in conn.execute("SELECT name FROM log")) == sorted(names)
     rows = conn.execute("SELECT state, query_start_time >= scheduled_time FROM _ts_task_runs").fetchall()
     assert rows == [("SUCCEEDED", 1)] * len(names)
-    assert not scheduler._claiming and scheduler._firing == 0
+    assert scheduler._claimers == 0 and scheduler._firing == 0
     conn.close()
 
 
@@ -196,3 +197,100 @@ def test_events_nobody_wants_are_not_made_and_failures_are_always_counted():
     everything()
     stop()
     assert not bus.wants(events.TASK_AUTO_SUSPENDED)
+
+
+def test_a_group_commits_in_parts_when_its_runs_take_long(tmp_path, monkeypatch):
+    from taskshell.scheduler import runs
+
+    catalog = _catalog(tmp_path / "c.db", [
+        "CREATE TABLE log (name VARCHAR)",
+        *[f"CREATE TASK {n} SCHEDULE = '1 MINUTE' AS INSERT INTO log VALUES ('{n}')" for n in "abc"],
+        *[f"ALTER TASK {n} RESUME" for n in "abc"],
+    ])
+    monkeypatch.setattr(runs, "GROUP_HOLD_SECONDS", 0.0)  # every run is "too long": one per transaction
+    transactions = []
+    original = runs.TaskRunner._stream_snapshot
+
+    def snapshot(self, conn):  # read once at the start of every transaction of a group
+        transactions.append(1)
+        return original(self, conn)
+
+    monkeypatch.setattr(runs.TaskRunner, "_stream_snapshot", snapshot)
+    scheduler = _run_as_group(catalog, ["A", "B", "C"])
+    scheduler.runner.close()
+    assert len(transactions) == 3
+    conn = sqlite3.connect(catalog.path)
+    assert sorted(r[0] for r in conn.execute("SELECT name FROM log")) == ["a", "b", "c"]
+    assert {v[0] for v in _history(catalog).values()} == {"SUCCEEDED"}
+
+
+def test_a_body_that_breaks_unexpectedly_is_recorded_failed_and_its_group_goes_on(tmp_path, monkeypatch):
+    from taskshell.scheduler import runs
+
+    catalog = _catalog(tmp_path / "c.db", [
+        "CREATE TABLE log (name VARCHAR)",
+        *[f"CREATE TASK {n} SCHEDULE = '1 MINUTE' AS INSERT INTO log VALUES ('{n}')" for n in "abc"],
+        *[f"ALTER TASK {n} RESUME" for n in "abc"],
+    ])
+    original = runs.TaskRunner._translations_of
+
+    def translations_of(self, task, ctx):
+        if task.name == "B":
+            raise RuntimeError("a bug")
+        return original(self, task, ctx)
+
+    monkeypatch.setattr(runs.TaskRunner, "_translations_of", translations_of)
+    scheduler = _run_as_group(catalog, ["A", "B", "C"])
+    scheduler.runner.close()
+    history = _history(catalog)
+    assert history["A"][0] == history["C"][0] == "SUCCEEDED"
+    assert history["B"][:3] == ("FAILED", "100000", "Internal error while running the task: a bug")
+    conn = sqlite3.connect(catalog.path)
+    assert sorted(r[0] for r in conn.execute("SELECT name FROM log")) == ["a", "c"]
+
+
+def test_a_claimer_hands_what_comes_after_a_root_to_run_threads(tmp_path):
+    # the child waits, so it never joins a group: the claimer must not run it itself, or nothing
+    # would be claimed while it waits
+    catalog = _catalog(tmp_path / "c.db", [
+        "CREATE TASK r SCHEDULE = '1 MINUTE' AS SELECT 1",
+        "CREATE TASK c AFTER r AS SELECT SYSTEM$WAIT(1)",
+        "ALTER TASK c RESUME",
+        "ALTER TASK r RESUME",
+    ])
+    scheduler = Scheduler(catalog, RealClock())
+    conn = catalog.connect()
+    scheduler._refresh(conn)
+    at = RealClock().now() - timedelta(milliseconds=1)
+    with scheduler._lock:
+        scheduler._heap = [(at, r.name, r.task_id, r.generation) for r in scheduler._roots.values()]
+    scheduler.scheduling = True
+    scheduler._firing += 1
+    scheduler._claimers += 1
+    began = time.monotonic()
+    scheduler._claimer()
+    assert time.monotonic() - began < 0.8  # back before the child's second of waiting is over
+    deadline = time.monotonic() + 10
+    while scheduler.graphs.active and time.monotonic() < deadline:
+        time.sleep(0.02)
+    scheduler.scheduling = False
+    scheduler.runner.close()
+    assert dict(conn.execute("SELECT name, state FROM _ts_task_runs")) == {"R": "SUCCEEDED", "C": "SUCCEEDED"}
+    conn.close()
+
+
+def test_a_second_claimer_starts_beside_one_that_has_not_moved_on(tmp_path):
+    catalog = _catalog(tmp_path / "c.db", ["CREATE TASK r SCHEDULE = '1 MINUTE' AS SELECT 1", "ALTER TASK r RESUME"])
+    scheduler = Scheduler(catalog, RealClock())
+    started: list[object] = []
+    scheduler.runtime.spawn = lambda job, name="run": started.append(job)  # type: ignore[method-assign]
+    now = RealClock().now()
+    scheduler._heap = [(now - timedelta(seconds=1), "R", 1, 1)]
+    scheduler._claimers, scheduler._claimed_at = 1, time.monotonic()
+    scheduler._kick(now)
+    assert started == []  # the claimer under way moved on a moment ago: it takes this fire time
+    scheduler._claimed_at = time.monotonic() - 1.0
+    scheduler._kick(now)
+    assert len(started) == 1 and scheduler._claimers == 2  # it is stuck in a long body: one more
+    scheduler._kick(now)
+    assert len(started) == 1  # and not a third at once

@@ -42,14 +42,19 @@ def record_finished_run(conn: sqlite3.Connection, run: FinishedRun) -> None:
     if message_type is None:
         return
     column = "error_integration" if message_type == payload.TASK_FAILED else "success_integration"
-    if run.integrations is not None and not run.integrations[0 if message_type == payload.TASK_FAILED else 1]:
-        return  # neither the task nor its root reports this kind of message (as the graph was pinned)
-    own = conn.execute(f"SELECT {column} FROM _ts_tasks WHERE id = ?", (run.task_id,)).fetchone()
-    root = conn.execute(f"SELECT id, {column} FROM _ts_tasks WHERE uuid = ?", (run.root_task_id,)).fetchone()
     # a child without an integration of its own reports through its root's (Snowflake's rule)
-    name = (own[0] if own else None) or (root[1] if root else None)
-    if not name:
-        return
+    if run.integrations is not None:
+        # as the graph was pinned when its run started, like the rest of the task's definition
+        name = run.integrations[0 if message_type == payload.TASK_FAILED else 1]
+        if not name:
+            return
+        root = conn.execute("SELECT id, NULL FROM _ts_tasks WHERE uuid = ?", (run.root_task_id,)).fetchone()
+    else:
+        own = conn.execute(f"SELECT {column} FROM _ts_tasks WHERE id = ?", (run.task_id,)).fetchone()
+        root = conn.execute(f"SELECT id, {column} FROM _ts_tasks WHERE uuid = ?", (run.root_task_id,)).fetchone()
+        name = (own[0] if own else None) or (root[1] if root else None)
+        if not name:
+            return
     integration = store.get(conn, name)
     if integration is not None and not integration.enabled:
         return

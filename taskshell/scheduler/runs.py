@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
+import time
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
@@ -32,7 +33,7 @@ from taskshell.errors import CONDITION_FALSE, TaskshellError
 from taskshell.grammar.body import body_statements
 from taskshell.scheduler import events, sqlenv
 from taskshell.scheduler.clock import Clock
-from taskshell.scheduler.runtime import RunCancelled, RunControl, Runtime, make_runtime
+from taskshell.scheduler.runtime import RunControl, Runtime, make_runtime
 from taskshell.translate.context import TranslateContext, Translation
 from taskshell.translate.translator import translate
 
@@ -40,6 +41,8 @@ CONDITION_FALSE_MESSAGE = "Conditional expression for task evaluated to false."
 DEFAULT_SUSPEND_AFTER = {"snowflake": 10, "databend": 0}
 DEFAULT_TIMEOUT_MS = {"snowflake": 3_600_000, "databend": None}
 TIMEOUT_CODE = "000630"
+INTERNAL_CODE = "100000"
+GROUP_HOLD_SECONDS = 0.05  # a group's transaction takes no further run after this long
 SNOWFLAKE_DATABASE = "TASKSHELL"
 _READ_KINDS = ("select", "show_tables", "describe_table")
 _SCHEMA_KEPT = frozenset(_READ_KINDS + ("insert", "update", "delete", "merge"))
@@ -369,44 +372,61 @@ class TaskRunner:
     # ------------------------------------------------------------------ runs that share a commit
     def run_group(self, items: list[GroupItem]) -> list[RunOutcome]:
         """Run tasks that a batch already recorded EXECUTING (their slots taken), one after another
-        in one write transaction, each body in a savepoint of its own: a body that fails rolls back
-        alone and is recorded in the same transaction, and the whole group costs one commit. Each run's
-        start is when its body began. Events are published once the group has committed.
+        in a write transaction, each body in a savepoint of its own: a body that fails rolls back
+        alone and is recorded in the same transaction, and the runs share one commit. A transaction
+        takes further runs only for GROUP_HOLD_SECONDS, so that the write lock is never held long for
+        many runs; the rest go on in the next one. Each run's start is when its body began. Events
+        are published once a transaction has committed.
 
-        An interrupted write rolls SQLite's whole transaction back: the runs of the group that had
-        ended are then run again in a new transaction, and the interrupted one is recorded as
-        cancelled or timed out."""
+        An interrupted write rolls SQLite's whole transaction back: the runs of that transaction that
+        had ended are then run again in a new one, and the interrupted one is recorded as cancelled
+        or timed out."""
         conn, env, zone = pair = self._checkout()
+        outcomes: list[RunOutcome] = []
         decided: dict[int, tuple[str, str | None, str | None]] = {}
         watch = _Watch(self.runtime)
         try:
-            while True:
+            while len(outcomes) < len(items):
+                first = len(outcomes)
                 notices: list[tuple] = []
-                outcomes: list[RunOutcome] = []
+                done: list[RunOutcome] = []
                 try:
                     with self.runtime.write(conn):
+                        until = time.monotonic() + GROUP_HOLD_SECONDS
                         streams = self._stream_snapshot(conn)
-                        for index, item in enumerate(items):
-                            outcome, same_schema = self._grouped(conn, env, zone, item, index, decided.get(index),
-                                                                 notices, streams, watch)
-                            outcomes.append(outcome)
+                        for index in range(first, len(items)):
+                            outcome, same_schema = self._grouped(conn, env, zone, items[index], index,
+                                                                 decided.get(index), notices, streams, watch)
+                            done.append(outcome)
+                            if time.monotonic() > until:
+                                break
                             if not same_schema:
                                 streams = self._stream_snapshot(conn)
                 except _GroupLost as lost:
                     decided[lost.index] = lost.decision
                     continue
-                except sqlite3.Error as exc:  # the group could not begin or commit: each run failed
+                except sqlite3.Error as exc:  # the transaction could not begin or commit: the runs failed
                     err = translate_sqlite_error(exc)
-                    return [self._record_end(conn, i.req, i.started.seq, i.started.query_id, i.started.at,
-                                             "FAILED", err.code, err.message) for i in items]
+                    return outcomes + [self._record_alone(conn, item, err.code, err.message) for item in items[first:]]
                 self._publish_all(notices)
-                return outcomes
+                outcomes.extend(done)
+            return outcomes
         finally:
             watch.close()
             for item in items:
                 self.runtime.release_slot(item.req.task.warehouse)
             env.task, env.wait = None, None
             self._return(pair)
+
+    def _record_alone(self, conn: sqlite3.Connection, item: GroupItem, code: str | None,
+                      message: str | None) -> RunOutcome:
+        """A run of a group whose transaction failed as a whole, recorded FAILED on its own; if even
+        that fails, the row stays EXECUTING for liveness to settle when this process is gone."""
+        begun = item.started
+        try:
+            return self._record_end(conn, item.req, begun.seq, begun.query_id, begun.at, "FAILED", code, message)
+        except sqlite3.Error:
+            return RunOutcome("FAILED", begun.seq, begun.query_id, code, message, completed=self.clock.now())
 
     def _grouped(self, conn: sqlite3.Connection, env: sqlenv.SqlEnv, zone: list[str], item: GroupItem,
                  index: int, decision: tuple[str, str | None, str | None] | None, notices: list[tuple],
@@ -431,7 +451,7 @@ class TaskRunner:
         except _NotOurs:
             self._undo(conn)
             return self._as_recorded(conn, begun.seq, begun.query_id), False
-        except (RunCancelled, TaskshellError, sqlite3.Error) as exc:
+        except Exception as exc:  # noqa: BLE001 - whatever a body raises, its run is recorded
             decision = self._failure(control, exc)
             if not conn.in_transaction:
                 raise _GroupLost(index, decision) from exc
@@ -489,7 +509,7 @@ class TaskRunner:
                     outcome = self._succeed(conn, req, seq, query_id, started, env, close)
         except _NotOurs:
             return self._taken(conn, seq, query_id)
-        except (RunCancelled, TaskshellError, sqlite3.Error) as exc:
+        except Exception as exc:  # noqa: BLE001 - whatever a body raises, its run is recorded
             state, code, message = self._failure(control, exc)
             return self._record_end(conn, req, seq, query_id, started, state, code, message)
         finally:
@@ -527,8 +547,12 @@ class TaskRunner:
         """A run's end state, code and message after its body raised `exc`."""
         if control.cancelled:
             return control.state or "CANCELLED", control.code, control.message
-        err = exc if isinstance(exc, TaskshellError) else translate_sqlite_error(exc)  # type: ignore[arg-type]
-        return "FAILED", err.code, err.message
+        if isinstance(exc, TaskshellError):
+            return "FAILED", exc.code, exc.message
+        if isinstance(exc, sqlite3.Error):
+            err = translate_sqlite_error(exc)
+            return "FAILED", err.code, err.message
+        return "FAILED", INTERNAL_CODE, f"Internal error while running the task: {exc}"
 
     def _read_under_lock(self, task: TaskRecord) -> bool:
         """Whether a body that only reads may run in the transaction that records its end: on the real

@@ -40,7 +40,8 @@ BUSY_SECONDS = 10.0
 REREAD_SECONDS = 0.2
 CHECKPOINT_SECONDS = 0.25
 GROUP_SIZE = 200
-CLAIMER_SECONDS = 0.05  # runs sharing one commit: bounds how long a group holds the write lock
+CLAIMER_SECONDS = 0.05  # a claimer claims again while more is due for this long, then hands over
+STALL_SECONDS = 0.05  # a claimer that has not moved on for this long gets a second one beside it  # runs sharing one commit: bounds how long a group holds the write lock
 SHUTDOWN_MESSAGE = "The process running the task stopped before the run finished."
 DROPPED_MESSAGE = "Task was dropped while the run was in progress."
 
@@ -102,7 +103,8 @@ class Scheduler:
         self._changed = threading.Event()
         self._changed.set()
         self._wakeup = threading.Event()  # the loop looks again now (a change, a claimer that ended)
-        self._claiming = False  # a claimer job is queued or running (real clock)
+        self._claimers = 0  # claimer jobs queued or running (real clock)
+        self._claimed_at = 0.0  # when a claimer last started or moved on (time.monotonic)
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
         self._conn: sqlite3.Connection | None = None
@@ -298,23 +300,31 @@ class Scheduler:
         threads; empties `group`."""
         for i in range(0, len(group), GROUP_SIZE):
             part = group[i:i + GROUP_SIZE]
-            if len(part) == 1:
-                run, _, _, started = part[0]
-                job = partial(self.graphs.start, run, inline=True, root_started=started)
-            else:
-                job = partial(self.graphs.run_group, part)
             if inline:
-                job()
+                # even one run goes through a group here: what comes after it in its graph is handed
+                # to run threads (a claimer must not run a chain of tasks), and its start and timeout
+                # count from when its body began
+                self.graphs.run_group(part)
+                self._claimed_at = time.monotonic()
+            elif len(part) == 1:
+                run, _, _, started = part[0]
+                self.runtime.spawn(partial(self.graphs.start, run, inline=True, root_started=started),
+                                   name=run.plan.root.name)
             else:
-                self.runtime.spawn(job, name=part[0][0].plan.root.name)
+                self.runtime.spawn(partial(self.graphs.run_group, part), name=part[0][0].plan.root.name)
         group.clear()
 
     def _kick(self, now: datetime) -> None:
-        """Real clock: when a fire time is due and no claimer is under way, start one."""
+        """Real clock: when a fire time is due and no claimer is under way, start one; also when the
+        one under way has made no progress for STALL_SECONDS (a long body in its group), so that
+        fire times are not lost while it runs."""
         with self._lock:
-            if self._claiming or not self._heap or self._heap[0][0] > now:
+            if not self._heap or self._heap[0][0] > now:
                 return
-            self._claiming = True
+            if self._claimers and time.monotonic() - self._claimed_at < STALL_SECONDS:
+                return
+            self._claimers += 1
+            self._claimed_at = time.monotonic()
             self._firing += 1
         self.runtime.spawn(self._claimer, name="taskshell-claims")
 
@@ -329,10 +339,11 @@ class Scheduler:
             until = time.monotonic() + CLAIMER_SECONDS
             while (self.scheduling and self._fire_due(self.clock.now(), inline=True)
                    and time.monotonic() < until and not self.runtime.pool.waiting()):
-                pass
+                self._claimed_at = time.monotonic()
         finally:
             with self._lock:
-                self._claiming = False
+                self._claimers -= 1
+                self._claimed_at = time.monotonic()
                 self._firing -= 1
             self._wakeup.set()  # the loop starts the next claimer if more is due
 
@@ -403,13 +414,14 @@ class Scheduler:
                         version = current
                         next_read = time.monotonic() + REREAD_SECONDS
                         self._refresh(conn)
-                self._kick(self.clock.now())
+                # the beat first: a claimer started now would keep the write lock busy for a while
                 if time.monotonic() >= next_beat:
                     next_beat = time.monotonic() + self.heartbeat_ms / 1000
                     self._beat(conn)
+                self._kick(self.clock.now())
                 timeout = self.poll_seconds
                 with self._lock:
-                    if self._heap and not self._claiming:
+                    if self._heap and not self._claimers:
                         timeout = min(timeout, max(0.0, (self._heap[0][0] - self.clock.now()).total_seconds()))
                 self._wakeup.wait(timeout)
                 self._wakeup.clear()
