@@ -294,3 +294,32 @@ def test_a_second_claimer_starts_beside_one_that_has_not_moved_on(tmp_path):
     assert len(started) == 1 and scheduler._claimers == 2  # it is stuck in a long body: one more
     scheduler._kick(now)
     assert len(started) == 1  # and not a third at once
+
+
+def test_when_a_groups_transaction_fails_as_a_whole_each_run_is_recorded_alone(tmp_path, monkeypatch):
+    from taskshell.scheduler import runs
+
+    catalog = _catalog(tmp_path / "c.db", [
+        "CREATE TABLE log (name VARCHAR)",
+        *[f"CREATE TASK {n} SCHEDULE = '1 MINUTE' AS INSERT INTO log VALUES ('{n}')" for n in "ab"],
+        *[f"ALTER TASK {n} RESUME" for n in "ab"],
+    ])
+    def broken(self, *args, **kwargs):  # the bookkeeping of B's failure breaks inside the transaction
+        raise RuntimeError("bookkeeping broke")
+
+    def fail_b(self, task, ctx):
+        if task.name == "B":
+            raise runs.TaskshellError("B fails", code="100001")
+        return original_translations(self, task, ctx)
+
+    original_translations = runs.TaskRunner._translations_of
+    monkeypatch.setattr(runs.TaskRunner, "_translations_of", fail_b)
+    monkeypatch.setattr(runs.TaskRunner, "_end_in_group", broken)
+    scheduler = _run_as_group(catalog, ["A", "B"])
+    scheduler.runner.close()
+    history = _history(catalog)
+    # A's insert went with the transaction: A is recorded failed too, nothing stays EXECUTING
+    assert history["A"][:3] == ("FAILED", "100000", "Internal error while running the task: bookkeeping broke")
+    assert history["B"][0] == "FAILED"
+    conn = sqlite3.connect(catalog.path)
+    assert conn.execute("SELECT count(*) FROM log").fetchone() == (0,)

@@ -405,9 +405,10 @@ class TaskRunner:
                 except _GroupLost as lost:
                     decided[lost.index] = lost.decision
                     continue
-                except sqlite3.Error as exc:  # the transaction could not begin or commit: the runs failed
-                    err = translate_sqlite_error(exc)
-                    return outcomes + [self._record_alone(conn, item, err.code, err.message) for item in items[first:]]
+                except Exception as exc:  # noqa: BLE001 - the transaction failed as a whole (could not
+                    # begin or commit, or its bookkeeping broke): each of its runs is recorded alone
+                    _, code, message = self._failure(RunControl(), exc)
+                    return outcomes + [self._record_alone(conn, item, code, message) for item in items[first:]]
                 self._publish_all(notices)
                 outcomes.extend(done)
             return outcomes
@@ -425,7 +426,7 @@ class TaskRunner:
         begun = item.started
         try:
             return self._record_end(conn, item.req, begun.seq, begun.query_id, begun.at, "FAILED", code, message)
-        except sqlite3.Error:
+        except Exception:  # noqa: BLE001 - nothing more can be written now
             return RunOutcome("FAILED", begun.seq, begun.query_id, code, message, completed=self.clock.now())
 
     def _grouped(self, conn: sqlite3.Connection, env: sqlenv.SqlEnv, zone: list[str], item: GroupItem,
