@@ -3,8 +3,9 @@
 Each due root gets its graph run row under the unique key (root, scheduled time, attempt): the
 process whose insert wins runs it, so several processes on one catalog run each fire time once. A
 root that can start at once (no WHEN, a free warehouse slot, which it keeps) is recorded EXECUTING
-in the same commit, so a one-task graph run costs two commits: this one, shared by every root due
-with it, and the one that records its end. A root whose previous graph run is still executing is
+in the same commit, so a one-task graph run costs its share of two commits: this one, shared by
+every root due with it, and its group's (see `TaskRunner.run_group`). The rows go in a few
+multi-row INSERTs per batch, in due order. A root whose previous graph run is still executing is
 recorded SKIPPED instead (unless overlap is allowed).
 
 On a virtual clock the history must come out exactly as if each root had claimed and started at its

@@ -6,9 +6,11 @@ missed while no process ran are not back-filled. A due run is claimed by inserti
 row under a unique key, so with several processes each due run executes exactly once.
 
 On the real clock a loop thread sleeps until the earliest fire time or until the catalog changes
-(a local notice after task DDL, or `PRAGMA data_version` for other processes). On a virtual clock
-nothing moves until `advance` is called (SYSTEM$WAIT): it runs all work due up to the new time,
-event by event, in time order.
+(a local notice after task DDL, or `PRAGMA data_version` for other processes), beats, and starts a
+claimer on a run thread when something is due: the claimer claims every due fire time in one
+transaction and runs the roots that started as groups (`TaskRunner.run_group`: one commit for many
+runs), claiming again while more comes due. On a virtual clock nothing moves until `advance` is
+called (SYSTEM$WAIT): it runs all work due up to the new time, event by event, in time order.
 """
 
 from __future__ import annotations
