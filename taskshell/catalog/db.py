@@ -159,6 +159,20 @@ def write_transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
         conn.execute("COMMIT")
 
 
+ROWS_PER_INSERT = 200  # rows that one multi-row INSERT writes
+
+
+def insert_many(conn: sqlite3.Connection, head: str, rows: list[tuple], tail: str = "") -> Iterator[tuple]:
+    """`head` (an `INSERT INTO t(columns) VALUES `) for every row of `rows`, ROWS_PER_INSERT rows to a
+    statement, followed by `tail` (`ON CONFLICT …`, `RETURNING …`); yields what RETURNING gives."""
+    if not rows:
+        return
+    marks = "(" + ", ".join("?" * len(rows[0])) + ")"
+    for first in range(0, len(rows), ROWS_PER_INSERT):
+        part = rows[first:first + ROWS_PER_INSERT]
+        yield from conn.execute(head + ", ".join([marks] * len(part)) + tail, [v for row in part for v in row])
+
+
 @contextmanager
 def savepoint(conn: sqlite3.Connection, name: str = "ts_statement") -> Iterator[sqlite3.Connection]:
     """A statement inside the user's open transaction: undone alone when it fails."""

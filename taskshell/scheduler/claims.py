@@ -209,23 +209,22 @@ def _records(conn: sqlite3.Connection, ids: list[int]) -> dict[int, TaskRecord]:
 
 def _executing(conn: sqlite3.Connection, ids: list[int]) -> set[int]:
     """The roots among `ids` with a graph run still executing."""
-    found: set[int] = set()
-    for part in _chunks(ids):
-        marks = ", ".join("?" * len(part))
-        found.update(r[0] for r in conn.execute(
-            f"SELECT root_task_id FROM _ts_graph_runs WHERE state = 'EXECUTING' AND root_task_id IN ({marks})",
-            part))
-    return found
+    return _matching(conn, "SELECT root_task_id FROM _ts_graph_runs WHERE state = 'EXECUTING'"
+                           " AND root_task_id IN ({ids})", ids)
 
 
 def _with_more_tasks(conn: sqlite3.Connection, ids: list[int]) -> set[int]:
     """The roots among `ids` that have children or a finalizer (their graph needs loading)."""
+    return _matching(conn, "SELECT predecessor_id FROM _ts_task_predecessors WHERE predecessor_id IN ({ids})"
+                           " UNION SELECT finalize_id FROM _ts_tasks WHERE finalize_id IN ({ids})", ids)
+
+
+def _matching(conn: sqlite3.Connection, sql: str, ids: list[int]) -> set[int]:
+    """The first column of `sql` over `ids`, _CHUNK at a time; every `{ids}` stands for the chunk."""
     found: set[int] = set()
     for part in _chunks(ids):
         marks = ", ".join("?" * len(part))
-        found.update(r[0] for r in conn.execute(
-            f"SELECT predecessor_id FROM _ts_task_predecessors WHERE predecessor_id IN ({marks})"
-            f" UNION SELECT finalize_id FROM _ts_tasks WHERE finalize_id IN ({marks})", part + part))
+        found.update(r[0] for r in conn.execute(sql.format(ids=marks), part * sql.count("{ids}")))
     return found
 
 

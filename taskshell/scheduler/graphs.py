@@ -17,6 +17,7 @@ from datetime import datetime
 from functools import partial
 
 from taskshell.catalog import tasks as task_rows
+from taskshell.catalog.db import insert_many
 from taskshell.catalog.tasks import TaskRecord
 from taskshell.scheduler import events
 from taskshell.scheduler.runs import (
@@ -36,8 +37,6 @@ _DONE_LOCK = threading.Lock()
 _INSERT_GRAPH_RUN = """INSERT INTO _ts_graph_runs(claim_key, root_task_id, root_uuid, root_name, database_name,
     schema_name, state, scheduled_from, scheduled_time, completed_time, graph_version, run_id, attempt_number,
     config, claimed_by) VALUES """
-_GRAPH_RUN_MARKS = "(" + ", ".join(["?"] * 15) + ")"
-_ROWS_PER_INSERT = 200
 _PASS = ("SUCCEEDED", "SUSPENDED")  # outcomes that let the next task run
 OVERLAP_MESSAGE = {
     "snowflake": "Skipped: the previous run of this task graph is still executing and "
@@ -137,7 +136,7 @@ class GraphRunner:
                          config: str | None = None, completed: datetime | None = None) -> int | None:
         """Insert a graph run row; None when another process already holds `claim_key`."""
         row = conn.execute(
-            _INSERT_GRAPH_RUN + _GRAPH_RUN_MARKS + " ON CONFLICT(claim_key) DO NOTHING RETURNING id",
+            _INSERT_GRAPH_RUN + "(" + ", ".join("?" * 15) + ") ON CONFLICT(claim_key) DO NOTHING RETURNING id",
             (claim_key, root.id, root.uuid, root.name, root.database_name, root.schema_name, state,
              scheduled_from, us(scheduled), us(completed) if completed else None, root.graph_version, run_id,
              attempt, config if config is not None else root.config, self.process_id)).fetchone()
@@ -147,17 +146,11 @@ class GraphRunner:
                          claims: list[tuple[TaskRecord, datetime, int, str]]) -> dict[str, int]:
         """Insert EXECUTING scheduled graph runs, (root, scheduled time, run id, claim key) each, a few
         statements in all; the ids of those whose key no other process held first, by key."""
-        ids: dict[str, int] = {}
-        for first in range(0, len(claims), _ROWS_PER_INSERT):
-            part = claims[first:first + _ROWS_PER_INSERT]
-            values = [v for root, scheduled, run_id, key in part
-                      for v in (key, root.id, root.uuid, root.name, root.database_name, root.schema_name,
-                                "EXECUTING", "SCHEDULE", us(scheduled), None, root.graph_version, run_id, 1,
-                                root.config, self.process_id)]
-            sql = (_INSERT_GRAPH_RUN + ", ".join([_GRAPH_RUN_MARKS] * len(part))
-                   + " ON CONFLICT(claim_key) DO NOTHING RETURNING id, claim_key")
-            ids.update((key, graph_id) for graph_id, key in conn.execute(sql, values))
-        return ids
+        rows = [(key, root.id, root.uuid, root.name, root.database_name, root.schema_name, "EXECUTING",
+                 "SCHEDULE", us(scheduled), None, root.graph_version, run_id, 1, root.config, self.process_id)
+                for root, scheduled, run_id, key in claims]
+        return {key: graph_id for graph_id, key in insert_many(
+            conn, _INSERT_GRAPH_RUN, rows, " ON CONFLICT(claim_key) DO NOTHING RETURNING id, claim_key")}
 
     # ------------------------------------------------------------------ running
     def start(self, run: GraphRun, previous: dict[int, tuple[str, str | None]] | None = None,
@@ -490,7 +483,8 @@ def _reset_failures(conn: sqlite3.Connection, run: GraphRun) -> None:
 
 
 def _internal_failure(exc: Exception) -> RunOutcome:
-    return RunOutcome("FAILED", None, None, "100000", f"Internal error while running the task: {exc}")
+    _, code, message = TaskRunner.failure(None, exc)
+    return RunOutcome("FAILED", None, None, code, message)
 
 
 def _state(outcome: RunOutcome | str | None) -> str:

@@ -24,7 +24,7 @@ from types import MappingProxyType
 from typing import Any
 
 from taskshell.catalog import tasks as task_rows
-from taskshell.catalog.db import Catalog
+from taskshell.catalog.db import Catalog, insert_many
 from taskshell.catalog.execute import run_steps
 from taskshell.catalog.functions import translate_sqlite_error
 from taskshell.catalog.streams import StreamInfo, read_streams
@@ -149,8 +149,7 @@ _INSERT_RUN = """INSERT INTO _ts_task_runs(query_id, task_id, task_uuid, name, d
     owner, comment, schedule, warehouse, query_text, condition_text, state, error_code, error_message,
     scheduled_time, query_start_time, completed_time, root_task_id, graph_version, run_id, scheduled_from,
     attempt_number, config, session_params, claimed_by, heartbeat_at, graph_run_id) VALUES """
-_RUN_MARKS = "(" + ", ".join(["?"] * 28) + ")"
-_ROWS_PER_INSERT = 200  # one statement records this many runs
+_INSERT_ONE_RUN = _INSERT_RUN + "(" + ", ".join("?" * 28) + ")"
 
 
 class _NotOurs(Exception):
@@ -167,9 +166,9 @@ class _GroupLost(Exception):
 
 
 class _Watch:
-    """USER_TASK_TIMEOUT_MS for the runs of a group, which run one at a time: one call on the
-    runtime's clock at the earliest deadline, moved on to the run under way when it comes, instead
-    of a call made and dropped for every run."""
+    """USER_TASK_TIMEOUT_MS for a run, or for the runs of a group, which run one at a time: one call
+    on the runtime's clock at the earliest deadline, moved on to the run under way when it comes,
+    instead of a call made and dropped for every run."""
 
     def __init__(self, runtime: Runtime) -> None:
         self._runtime = runtime
@@ -407,7 +406,7 @@ class TaskRunner:
                     continue
                 except Exception as exc:  # noqa: BLE001 - the transaction failed as a whole (could not
                     # begin or commit, or its bookkeeping broke): each of its runs is recorded alone
-                    _, code, message = self._failure(RunControl(), exc)
+                    _, code, message = self.failure(None, exc)
                     return outcomes + [self._record_alone(conn, item, code, message) for item in items[first:]]
                 self._publish_all(notices)
                 outcomes.extend(done)
@@ -453,7 +452,7 @@ class TaskRunner:
             self._undo(conn)
             return self._as_recorded(conn, begun.seq, begun.query_id), False
         except Exception as exc:  # noqa: BLE001 - whatever a body raises, its run is recorded
-            decision = self._failure(control, exc)
+            decision = self.failure(control, exc)
             if not conn.in_transaction:
                 raise _GroupLost(index, decision) from exc
             self._undo(conn)
@@ -492,7 +491,8 @@ class TaskRunner:
         else:
             seq, query_id, started = begun.seq, begun.query_id, begun.at
         self._publish(events.RUN_STARTED, req, "EXECUTING")
-        deadline = self._deadline(task, ctx, control, started)
+        watch = _Watch(self.runtime)
+        watch.watch(control, self._timeout_ms(task, ctx), started)
         try:
             translations = self._translations_of(task, ctx)
             if any(t.kind not in _READ_KINDS for t in translations) or self._read_under_lock(task):
@@ -511,11 +511,10 @@ class TaskRunner:
         except _NotOurs:
             return self._taken(conn, seq, query_id)
         except Exception as exc:  # noqa: BLE001 - whatever a body raises, its run is recorded
-            state, code, message = self._failure(control, exc)
+            state, code, message = self.failure(control, exc)
             return self._record_end(conn, req, seq, query_id, started, state, code, message)
         finally:
-            if deadline is not None:
-                self.runtime.cancel_call(deadline)
+            watch.close()
         self._publish(events.RUN_SUCCEEDED, req, "SUCCEEDED")
         return outcome
 
@@ -526,15 +525,6 @@ class TaskRunner:
             timeout_ms = DEFAULT_TIMEOUT_MS.get(ctx.dialect)
         return timeout_ms or None
 
-    def _deadline(self, task: TaskRecord, ctx: TranslateContext, control: RunControl, started: datetime) -> Any:
-        """USER_TASK_TIMEOUT_MS: a call that cancels the run when it has taken too long."""
-        timeout_ms = self._timeout_ms(task, ctx)
-        if not timeout_ms:
-            return None
-        return self.runtime.call_at(
-            started + timedelta(milliseconds=timeout_ms),
-            lambda: self.runtime.cancel(control, "FAILED", TIMEOUT_CODE, timeout_message(timeout_ms)))
-
     def _translations_of(self, task: TaskRecord, ctx: TranslateContext) -> list[Translation]:
         translations = [self._translate(s, ctx) for s in _statements(task.definition)]
         if any(t.kind in ("begin", "commit", "rollback") for t in translations):
@@ -544,9 +534,9 @@ class TaskRunner:
         return translations
 
     @staticmethod
-    def _failure(control: RunControl, exc: Exception) -> tuple[str, str | None, str | None]:
-        """A run's end state, code and message after its body raised `exc`."""
-        if control.cancelled:
+    def failure(control: RunControl | None, exc: Exception) -> tuple[str, str | None, str | None]:
+        """A run's end state, code and message after its body (or its bookkeeping) raised `exc`."""
+        if control is not None and control.cancelled:
             return control.state or "CANCELLED", control.code, control.message
         if isinstance(exc, TaskshellError):
             return "FAILED", exc.code, exc.message
@@ -623,7 +613,7 @@ class TaskRunner:
     def _insert_run(self, conn: sqlite3.Connection, req: RunRequest, state: str, query_id: str | None,
                     started: datetime | None, error: tuple[str | None, str | None] = (None, None),
                     completed: datetime | None = None) -> int:
-        cur = conn.execute(_INSERT_RUN + _RUN_MARKS,
+        cur = conn.execute(_INSERT_ONE_RUN,
                            self._run_values(req, state, query_id, started, error, completed, us(self.clock.now())))
         return int(cur.lastrowid)
 
@@ -643,14 +633,10 @@ class TaskRunner:
         now = self.clock.now()
         now_us = us(now)
         ids = [self._query_id(req, now) for req in reqs]
-        seqs: dict[tuple[int | None, int], int] = {}
-        for first in range(0, len(reqs), _ROWS_PER_INSERT):
-            part = range(first, min(first + _ROWS_PER_INSERT, len(reqs)))
-            values = [v for i in part for v in self._run_values(reqs[i], "EXECUTING", ids[i], now, (None, None),
-                                                                  None, now_us)]
-            sql = _INSERT_RUN + ", ".join([_RUN_MARKS] * len(part)) + " RETURNING seq, graph_run_id, task_id"
-            for seq, graph_run_id, task_id in conn.execute(sql, values):
-                seqs[(graph_run_id, task_id)] = seq
+        rows = [self._run_values(req, "EXECUTING", query_id, now, (None, None), None, now_us)
+                for req, query_id in zip(reqs, ids, strict=True)]
+        seqs = {(graph_run_id, task_id): seq for seq, graph_run_id, task_id
+                in insert_many(conn, _INSERT_RUN, rows, " RETURNING seq, graph_run_id, task_id")}
         return [Started(seqs[(req.graph_run_id, req.task.id)], query_id, now)
                 for req, query_id in zip(reqs, ids, strict=True)]
 

@@ -41,9 +41,9 @@ DEFAULT_POLL_SECONDS = 0.05
 BUSY_SECONDS = 10.0
 REREAD_SECONDS = 0.2
 CHECKPOINT_SECONDS = 0.25
-GROUP_SIZE = 200
+GROUP_SIZE = 200  # runs handed to one group
 CLAIMER_SECONDS = 0.05  # a claimer claims again while more is due for this long, then hands over
-STALL_SECONDS = 0.05  # a claimer that has not moved on for this long gets a second one beside it  # runs sharing one commit: bounds how long a group holds the write lock
+STALL_SECONDS = 0.05  # a claimer that has not moved on for this long gets a second one beside it
 SHUTDOWN_MESSAGE = "The process running the task stopped before the run finished."
 DROPPED_MESSAGE = "Task was dropped while the run was in progress."
 
