@@ -12,6 +12,8 @@ they write (a notification to send, a stream offset) commits with the run or not
 from __future__ import annotations
 
 import json
+import os
+import random
 import sqlite3
 import threading
 import time
@@ -51,6 +53,7 @@ _QUERY_IDS = uuid.UUID("6f1c5b8e-3d2a-4c6b-9a57-2b4f0e8d1c3a")
 # that folds CURRENT_TIMESTAMP (or any other value of the moment) differs, and is translated anew.
 _TIME_PROBE = timedelta(days=397, hours=13, minutes=37, seconds=11, microseconds=123457)
 _CACHE_LIMIT = 1024
+_IDS_PER_STATEMENT = 500
 _TIMED = object()  # the cache's mark for a text whose translation depends on the time
 
 
@@ -58,12 +61,22 @@ def us(instant: datetime) -> int:
     return int(instant.timestamp() * 1_000_000)
 
 
+_IDS = random.Random()  # seeded from the system's randomness; query ids need not be secret
+os.register_at_fork(after_in_child=_IDS.seed)  # a forked process draws ids of its own
+
+
+def _random_query_id() -> str:
+    """A random (version 4) UUID's text, without a system call for every run's id."""
+    h = f"{_IDS.getrandbits(128):032x}"
+    return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{'89ab'[int(h[16], 16) & 3]}{h[17:20]}-{h[20:]}"
+
+
 def timeout_message(timeout_ms: int) -> str:
     return (f"Task run reached its USER_TASK_TIMEOUT_MS of {timeout_ms} ms and was canceled; "
             "its changes were rolled back.")
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)  # a record: never changed once made (frozen would cost ~2 µs more per run)
 class RunRequest:
     task: TaskRecord
     root: TaskRecord
@@ -78,7 +91,7 @@ class RunRequest:
     in_graph: bool = False
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)  # a record: never changed once made (frozen would cost ~2 µs more per run)
 class RunOutcome:
     state: str  # SUCCEEDED | FAILED | FAILED_AND_AUTO_SUSPENDED | SKIPPED | CANCELLED
     seq: int | None
@@ -93,7 +106,7 @@ class RunOutcome:
         return self.state == "SUCCEEDED"
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)  # a record: never changed once made (frozen would cost ~2 µs more per run)
 class FinishedRun:
     """A run's final row, as handed to `on_finished` hooks inside the recording transaction."""
 
@@ -125,13 +138,14 @@ FinishedHook = Callable[[sqlite3.Connection, FinishedRun], None]
 Closer = Callable[[sqlite3.Connection, datetime, datetime], bool]
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)  # a record: never changed once made (frozen would cost ~2 µs more per run)
 class Started:
     """A run whose EXECUTING row a batch already committed (with its warehouse slot taken)."""
 
     seq: int
     query_id: str
     at: datetime
+    req: RunRequest | None = None  # the request the row was recorded for
 
 
 @lru_cache(maxsize=512)
@@ -215,7 +229,7 @@ class _Watch:
                 self._handle = self._armed = None
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)  # a record: never changed once made (frozen would cost ~2 µs more per run)
 class GroupItem:
     """A run of a group (see `TaskRunner.run_group`)."""
 
@@ -271,6 +285,7 @@ class TaskRunner:
         # (probe key, streams, token), replaced whole so that readers never see half of a change
         self._snapshot: tuple[object, Mapping[str, StreamInfo], int] = (None, MappingProxyType({}), 0)
         self._translations: dict[tuple, object] = {}
+        self._bodies: dict[tuple, tuple[list[Translation], bool]] = {}  # see `_body`
 
     # ------------------------------------------------------------------ connections
     def _checkout(self) -> tuple[sqlite3.Connection, sqlenv.SqlEnv, list[str]]:
@@ -352,21 +367,25 @@ class TaskRunner:
             self.runtime.release_slot(task.warehouse)
 
     def _prepare(self, conn: sqlite3.Connection, env: sqlenv.SqlEnv, zone: list[str], req: RunRequest,
-                 control: RunControl, streams: Mapping[str, StreamInfo] | None = None) -> TranslateContext:
+                 control: RunControl) -> TranslateContext:
         """The run's translation setting, and its task functions' view of the run."""
+        dialect = self._enter(env, zone, req, control)
+        return self._context(req.task, zone[0], dialect, self._stream_snapshot(conn))
+
+    def _enter(self, env: sqlenv.SqlEnv, zone: list[str], req: RunRequest, control: RunControl) -> str:
+        """Set the task functions' view of the run and the run's time zone; the run's dialect."""
         task = req.task
         params = _params(task.session_params)
         zone[0] = str(params.get("TIMEZONE") or self.timezone)
-        dialect = str(params.get("DIALECT") or self.dialect).lower()
-        env.task = sqlenv.TaskRunInfo(task_name=task.name, root_task_name=req.root.name,
-                                      root_task_uuid=req.root.uuid, run_id=req.run_id,
-                                      scheduled_time=req.scheduled_time,
-                                      predecessor_values=dict(req.predecessor_values))
+        env.task = sqlenv.TaskRunInfo(task.name, req.root.name, req.root.uuid, req.run_id, req.scheduled_time,
+                                      None, dict(req.predecessor_values))
         env.wait = lambda seconds: self.runtime.wait(control, seconds)
-        return TranslateContext(now=self.clock.now(), timezone=zone[0], dialect=dialect,
-                                database=task.database_name, schema=task.schema_name,
-                                role=task.owner, in_task=True,
-                                streams=self._stream_snapshot(conn) if streams is None else streams)
+        return str(params.get("DIALECT") or self.dialect).lower()
+
+    def _context(self, task: TaskRecord, zone: str, dialect: str,
+                 streams: Mapping[str, StreamInfo]) -> TranslateContext:
+        return TranslateContext(now=self.clock.now(), timezone=zone, dialect=dialect, database=task.database_name,
+                                schema=task.schema_name, role=task.owner, in_task=True, streams=streams)
 
     # ------------------------------------------------------------------ runs that share a commit
     def run_group(self, items: list[GroupItem]) -> list[RunOutcome]:
@@ -389,18 +408,21 @@ class TaskRunner:
                 first = len(outcomes)
                 notices: list[tuple] = []
                 done: list[RunOutcome] = []
+                resets: list[int] = []
                 try:
                     with self.runtime.write(conn):
                         until = time.monotonic() + GROUP_HOLD_SECONDS
                         streams = self._stream_snapshot(conn)
                         for index in range(first, len(items)):
                             outcome, same_schema = self._grouped(conn, env, zone, items[index], index,
-                                                                 decided.get(index), notices, streams, watch)
+                                                                 decided.get(index), notices, streams, watch,
+                                                                 resets)
                             done.append(outcome)
                             if time.monotonic() > until:
                                 break
                             if not same_schema:
                                 streams = self._stream_snapshot(conn)
+                        self._reset_counts(conn, resets)
                 except _GroupLost as lost:
                     decided[lost.index] = lost.decision
                     continue
@@ -430,24 +452,26 @@ class TaskRunner:
 
     def _grouped(self, conn: sqlite3.Connection, env: sqlenv.SqlEnv, zone: list[str], item: GroupItem,
                  index: int, decision: tuple[str, str | None, str | None] | None, notices: list[tuple],
-                 streams: Mapping[str, StreamInfo], watch: _Watch) -> tuple[RunOutcome, bool]:
+                 streams: Mapping[str, StreamInfo], watch: _Watch, resets: list[int]) -> tuple[RunOutcome, bool]:
         """One run of a group; its outcome, and whether the schema is surely as it was (the body
-        did no DDL), so that the group's stream snapshot still holds."""
+        did no DDL), so that the group's stream snapshot still holds. `resets`: the tasks whose count
+        of consecutive failures the group's successes reset, written together (`_reset_counts`)."""
         req, control, begun = item.req, item.control, item.started
-        ctx = self._prepare(conn, env, zone, req, control, streams)
+        dialect = self._enter(env, zone, req, control)
         if decision is None and control.cancelled:
             decision = (control.state or "CANCELLED", control.code, control.message)
         if decision is not None:
-            return self._end_in_group(conn, req, begun, None, decision, notices), True
+            return self._end_in_group(conn, req, begun, None, decision, notices, resets), True
         started = self.clock.now()
         notices.append((events.RUN_STARTED, req, "EXECUTING"))
-        watch.watch(control, self._timeout_ms(req.task, ctx), started)
-        translations: list[Translation] = []
+        task = req.task
+        watch.watch(control, self._timeout_of(task, dialect), started)
+        kept = False
         conn.execute("SAVEPOINT ts_run")
         try:
-            translations = self._translations_of(req.task, ctx)
+            translations, kept = self._body(task, zone[0], dialect, streams)
             self._run_body(conn, translations, control)
-            outcome = self._succeed(conn, req, begun.seq, begun.query_id, started, env, item.close)
+            outcome = self._succeed(conn, req, begun.seq, begun.query_id, started, env, item.close, resets)
         except _NotOurs:
             self._undo(conn)
             return self._as_recorded(conn, begun.seq, begun.query_id), False
@@ -456,12 +480,31 @@ class TaskRunner:
             if not conn.in_transaction:
                 raise _GroupLost(index, decision) from exc
             self._undo(conn)
-            return self._end_in_group(conn, req, begun, started, decision, notices), False
+            return self._end_in_group(conn, req, begun, started, decision, notices, resets), False
         finally:
             watch.watch(None)
         conn.execute("RELEASE ts_run")
         notices.append((events.RUN_SUCCEEDED, req, "SUCCEEDED"))
-        return outcome, all(t.kind in _SCHEMA_KEPT for t in translations)
+        return outcome, kept
+
+    def _body(self, task: TaskRecord, zone: str, dialect: str,
+              streams: Mapping[str, StreamInfo]) -> tuple[list[Translation], bool]:
+        """The translations of `task`'s body, and whether none of them changes the schema; a body
+        whose translation does not depend on the moment is translated once per setting."""
+        _, snapshot, token = self._snapshot
+        key = (task.definition, dialect, zone, task.database_name, task.schema_name, task.owner, token)
+        found = self._bodies.get(key) if streams is snapshot else None
+        if found is not None:
+            return found
+        translations = self._translations_of(task, self._context(task, zone, dialect, streams))
+        body = (translations, all(t.kind in _SCHEMA_KEPT for t in translations))
+        if streams is snapshot and all(self._translations.get(self._key(s, dialect, zone, task, token))
+                                       is t for s, t in zip(_statements(task.definition), translations,
+                                                             strict=True)):
+            if len(self._bodies) >= _CACHE_LIMIT:
+                self._bodies.clear()
+            self._bodies[key] = body
+        return body
 
     @staticmethod
     def _undo(conn: sqlite3.Connection) -> None:
@@ -469,8 +512,10 @@ class TaskRunner:
         conn.execute("RELEASE ts_run")
 
     def _end_in_group(self, conn: sqlite3.Connection, req: RunRequest, begun: Started, started: datetime | None,
-                      decision: tuple[str, str | None, str | None], notices: list[tuple]) -> RunOutcome:
+                      decision: tuple[str, str | None, str | None], notices: list[tuple],
+                      resets: list[int]) -> RunOutcome:
         state, code, message = decision
+        self._reset_counts(conn, resets)  # a failure counts on from the successes before it
         try:
             outcome, more = self._end_rows(conn, req, begun.seq, begun.query_id, started, state, code, message,
                                            self.clock.now())
@@ -492,7 +537,7 @@ class TaskRunner:
             seq, query_id, started = begun.seq, begun.query_id, begun.at
         self._publish(events.RUN_STARTED, req, "EXECUTING")
         watch = _Watch(self.runtime)
-        watch.watch(control, self._timeout_ms(task, ctx), started)
+        watch.watch(control, self._timeout_of(task, ctx.dialect), started)
         try:
             translations = self._translations_of(task, ctx)
             if any(t.kind not in _READ_KINDS for t in translations) or self._read_under_lock(task):
@@ -519,10 +564,10 @@ class TaskRunner:
         return outcome
 
     @staticmethod
-    def _timeout_ms(task: TaskRecord, ctx: TranslateContext) -> int | None:
+    def _timeout_of(task: TaskRecord, dialect: str) -> int | None:
         timeout_ms = task.user_task_timeout_ms
         if timeout_ms is None:
-            timeout_ms = DEFAULT_TIMEOUT_MS.get(ctx.dialect)
+            timeout_ms = DEFAULT_TIMEOUT_MS.get(dialect)
         return timeout_ms or None
 
     def _translations_of(self, task: TaskRecord, ctx: TranslateContext) -> list[Translation]:
@@ -602,9 +647,14 @@ class TaskRunner:
             self._translations[key] = translation if later == translation else _TIMED
         return translation
 
+    @staticmethod
+    def _key(sql: str, dialect: str, zone: str, task: TaskRecord, token: int) -> tuple:
+        """The key of `_translate`'s cache for a statement of `task`'s body."""
+        return (sql, dialect, zone, task.database_name, task.schema_name, task.owner, token)
+
     def _query_id(self, req: RunRequest, started: datetime) -> str:
         if not self.runtime.virtual:
-            return str(uuid.uuid4())
+            return _random_query_id()
         # a virtual clock promises the same output for the same script: no random ids
         key = f"{req.task.uuid}|{req.graph_run_id}|{req.run_id}|{req.attempt}|{us(started)}"
         return str(uuid.uuid5(_QUERY_IDS, key))
@@ -637,7 +687,7 @@ class TaskRunner:
                 for req, query_id in zip(reqs, ids, strict=True)]
         seqs = {(graph_run_id, task_id): seq for seq, graph_run_id, task_id
                 in insert_many(conn, _INSERT_RUN, rows, " RETURNING seq, graph_run_id, task_id")}
-        return [Started(seqs[(req.graph_run_id, req.task.id)], query_id, now)
+        return [Started(seqs[(req.graph_run_id, req.task.id)], query_id, now, req)
                 for req, query_id in zip(reqs, ids, strict=True)]
 
     def _finished(self, req: RunRequest, seq: int, state: str, code: str | None, message: str | None,
@@ -653,7 +703,8 @@ class TaskRunner:
                                          req.task.success_integration or req.root.success_integration))
 
     def _succeed(self, conn: sqlite3.Connection, req: RunRequest, seq: int, query_id: str,
-                 started: datetime, env: sqlenv.SqlEnv, close: Closer | None = None) -> RunOutcome:
+                 started: datetime, env: sqlenv.SqlEnv, close: Closer | None = None,
+                 resets: list[int] | None = None) -> RunOutcome:
         now = self.clock.now()
         value = env.task.return_value if env.task else None
         cur = conn.execute(
@@ -664,8 +715,10 @@ class TaskRunner:
             raise _NotOurs()
         if not self._counts_per_graph(req):
             # a graph's count is reset by the graph run succeeding (GraphRunner), not by one task
-            conn.execute("UPDATE _ts_tasks SET consecutive_failures = 0 WHERE id = ? AND consecutive_failures != 0",
-                         (req.task.id,))
+            if resets is None:
+                self._reset_counts(conn, [req.task.id])
+            else:
+                resets.append(req.task.id)
         if self.on_finished:
             finished = self._finished(req, seq, "SUCCEEDED", None, None, query_id, started, now, value)
             for hook in self.on_finished:
@@ -673,6 +726,15 @@ class TaskRunner:
         if close is not None:
             close(conn, now, started)
         return RunOutcome("SUCCEEDED", seq, query_id, return_value=value, completed=now)
+
+    @staticmethod
+    def _reset_counts(conn: sqlite3.Connection, task_ids: list[int]) -> None:
+        """A success starts its task's count of consecutive failures again; empties `task_ids`."""
+        for first in range(0, len(task_ids), _IDS_PER_STATEMENT):
+            part = task_ids[first:first + _IDS_PER_STATEMENT]
+            conn.execute("UPDATE _ts_tasks SET consecutive_failures = 0 WHERE consecutive_failures != 0"
+                         f" AND id IN ({', '.join('?' * len(part))})", part)
+        task_ids.clear()
 
     def _record_end(self, conn: sqlite3.Connection, req: RunRequest, seq: int | None, query_id: str | None,
                     started: datetime | None, state: str, code: str | None,
