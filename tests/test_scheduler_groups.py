@@ -27,10 +27,11 @@ def _catalog(path: Path, statements: list[str]) -> Catalog:
     return catalog
 
 
-def _run_as_group(catalog: Catalog, names: list[str]) -> Scheduler:
+def _run_as_group(catalog: Catalog, names: list[str], hooks: tuple = ()) -> Scheduler:
     """Claim one fire time of every root in `names` in one transaction and run them as one group,
-    the way the scheduler's claimer does."""
+    the way the scheduler's claimer does (`hooks`: the runner's on_finished hooks)."""
     scheduler = Scheduler(catalog, RealClock())
+    scheduler.runner.on_finished.extend(hooks)
     conn = catalog.connect()
     try:
         scheduler._refresh(conn)
@@ -78,6 +79,34 @@ def test_a_failing_body_rolls_back_alone_and_the_group_commits_once(tmp_path):
     graphs = dict(conn.execute("SELECT root_name, state FROM _ts_graph_runs"))
     assert graphs == {"A": "SUCCEEDED", "B": "FAILED", "C": "SUCCEEDED"}
     assert conn.execute("SELECT consecutive_failures FROM _ts_tasks WHERE name = 'B'").fetchone() == (1,)
+
+
+def test_a_run_refused_by_a_hook_after_its_body_fails_whole_and_the_others_commit(tmp_path):
+    # the bodies of a group run first and their ends are recorded after: a hook that refuses B's
+    # success sends the transaction back; A and C run again, B is recorded failed with nothing kept
+    catalog = _catalog(tmp_path / "c.db", [
+        "CREATE TABLE log (name VARCHAR)",
+        *[f"CREATE TASK {name} SCHEDULE = '1 MINUTE' AS INSERT INTO log VALUES ('{name}')" for name in "abc"],
+        *[f"ALTER TASK {name} RESUME" for name in "abc"],
+    ])
+    seen: list[tuple[str, str]] = []
+
+    def refuse_b(conn, run):
+        seen.append((run.task, run.state))
+        if run.task == "B" and run.state == "SUCCEEDED":
+            raise sqlite3.OperationalError("the outbox is full")
+
+    scheduler = _run_as_group(catalog, ["A", "B", "C"], hooks=(refuse_b,))
+    scheduler.runner.close()
+    conn = sqlite3.connect(catalog.path)
+    assert sorted(r[0] for r in conn.execute("SELECT name FROM log")) == ["a", "c"]
+    history = _history(catalog)
+    assert history["A"] == ("SUCCEEDED", None, None, True)
+    assert history["C"] == ("SUCCEEDED", None, None, True)
+    assert history["B"][0] == "FAILED" and "the outbox is full" in history["B"][2]
+    assert seen == [("A", "SUCCEEDED"), ("B", "SUCCEEDED"), ("A", "SUCCEEDED"), ("B", "FAILED"), ("C", "SUCCEEDED")]
+    assert dict(conn.execute("SELECT root_name, state FROM _ts_graph_runs")) == {
+        "A": "SUCCEEDED", "B": "FAILED", "C": "SUCCEEDED"}
 
 
 def test_an_interrupted_write_reruns_the_runs_before_it_and_records_the_timeout(tmp_path):

@@ -89,7 +89,8 @@ class Notifier:
 
     # ------------------------------------------------------------------ dispatcher
     def _on_finished(self, conn: sqlite3.Connection, run: FinishedRun) -> None:
-        self.wake()  # before the run's commit; the dispatcher sees the commit on its next look
+        if outbox.may_report(run):  # not for every run: most report nowhere
+            self.wake()  # before the run's commit; the dispatcher sees the commit on its next look
 
     def wait_idle(self, timeout: float, *, settled: bool = False) -> bool:
         """Wait until no message is being sent and none is due now (messages waiting out a backoff

@@ -36,18 +36,25 @@ def missing_message(name: str) -> str:
 
 
 # ---------------------------------------------------------------- writing (inside a run's commit)
-def record_finished_run(conn: sqlite3.Connection, run: FinishedRun) -> None:
-    """An `on_finished` hook: queue the run's message for its task's integration, if it has one."""
+def may_report(run: FinishedRun) -> bool:
+    """Whether `run` can have a message to queue: its state has a message type and, where the
+    pinned integrations are known, one of them is set for that type."""
     message_type = payload.message_type_for(run.state)
     if message_type is None:
+        return False
+    return run.integrations is None or bool(run.integrations[0 if message_type == payload.TASK_FAILED else 1])
+
+
+def record_finished_run(conn: sqlite3.Connection, run: FinishedRun) -> None:
+    """An `on_finished` hook: queue the run's message for its task's integration, if it has one."""
+    if not may_report(run):
         return
+    message_type = payload.message_type_for(run.state)
     column = "error_integration" if message_type == payload.TASK_FAILED else "success_integration"
     # a child without an integration of its own reports through its root's (Snowflake's rule)
     if run.integrations is not None:
         # as the graph was pinned when its run started, like the rest of the task's definition
         name = run.integrations[0 if message_type == payload.TASK_FAILED else 1]
-        if not name:
-            return
         root = conn.execute("SELECT id, NULL FROM _ts_tasks WHERE uuid = ?", (run.root_task_id,)).fetchone()
     else:
         own = conn.execute(f"SELECT {column} FROM _ts_tasks WHERE id = ?", (run.task_id,)).fetchone()

@@ -171,10 +171,11 @@ class _NotOurs(Exception):
 
 
 class _GroupLost(Exception):
-    """SQLite rolled a group's whole transaction back (an interrupted write) at run `index`."""
+    """A group's whole transaction was rolled back, or must be, because of its run `index`: how
+    that run ended (None: as someone else recorded it)."""
 
-    def __init__(self, index: int, decision: tuple[str, str | None, str | None]) -> None:
-        super().__init__(decision[2])
+    def __init__(self, index: int, decision: tuple[str, str | None, str | None] | None) -> None:
+        super().__init__(decision[2] if decision else "recorded elsewhere")
         self.index = index
         self.decision = decision
 
@@ -227,6 +228,24 @@ class _Watch:
             if self._handle is not None:
                 self._runtime.cancel_call(self._handle)
                 self._handle = self._armed = None
+
+
+@dataclass(slots=True)
+class _Body:
+    """What became of a group run's body (`TaskRunner._grouped_body`), for its end to be recorded."""
+
+    index: int
+    item: GroupItem
+    started: datetime | None = None  # the body ran from `started` to `ended`
+    ended: datetime | None = None
+    value: str | None = None  # its return value
+    decision: tuple[str, str | None, str | None] | None = None  # it failed or did not run: how it ended
+    recorded: bool = False  # someone else recorded how the run ended
+    kept: bool = True  # the body surely left the schema as it was
+
+
+def _return_value(env: sqlenv.SqlEnv) -> str | None:
+    return env.task.return_value if env.task else None
 
 
 @dataclass(slots=True)  # a record: never changed once made (frozen would cost ~2 µs more per run)
@@ -391,17 +410,19 @@ class TaskRunner:
     def run_group(self, items: list[GroupItem]) -> list[RunOutcome]:
         """Run tasks that a batch already recorded EXECUTING (their slots taken), one after another
         in a write transaction, each body in a savepoint of its own: a body that fails rolls back
-        alone and is recorded in the same transaction, and the runs share one commit. A transaction
-        takes further runs only for GROUP_HOLD_SECONDS, so that the write lock is never held long for
-        many runs; the rest go on in the next one. Each run's start is when its body began. Events
-        are published once a transaction has committed.
+        alone, and the runs share one commit. The bodies run first, one right after the other, and
+        then each run's end is recorded in the same transaction, so that a run's start does not wait
+        for the bookkeeping of the runs before it. A transaction takes further runs only for
+        GROUP_HOLD_SECONDS, so that the write lock is never held long for many runs; the rest go on
+        in the next one. Events are published once a transaction has committed.
 
-        An interrupted write rolls SQLite's whole transaction back: the runs of that transaction that
-        had ended are then run again in a new one, and the interrupted one is recorded as cancelled
-        or timed out."""
+        When SQLite rolls the whole transaction back (it does so when it interrupts a write), or a
+        run's end cannot be recorded after its body (someone else decided the run meanwhile, or an
+        `on_finished` hook refused it), the transaction is run again from its first run, and that
+        run is recorded as what happened to it without running its body."""
         conn, env, zone = pair = self._checkout()
         outcomes: list[RunOutcome] = []
-        decided: dict[int, tuple[str, str | None, str | None]] = {}
+        decided: dict[int, tuple[str, str | None, str | None] | None] = {}  # None: as recorded elsewhere
         watch = _Watch(self.runtime)
         try:
             while len(outcomes) < len(items):
@@ -413,21 +434,23 @@ class TaskRunner:
                     with self.runtime.write(conn):
                         until = time.monotonic() + GROUP_HOLD_SECONDS
                         streams = self._stream_snapshot(conn)
+                        bodies: list[_Body] = []
                         for index in range(first, len(items)):
-                            outcome, same_schema = self._grouped(conn, env, zone, items[index], index,
-                                                                 decided.get(index), notices, streams, watch,
-                                                                 resets)
-                            done.append(outcome)
+                            body = self._grouped_body(conn, env, zone, items[index], index, decided, streams,
+                                                      watch)
+                            bodies.append(body)
                             if time.monotonic() > until:
                                 break
-                            if not same_schema:
+                            if not body.kept:
                                 streams = self._stream_snapshot(conn)
+                        for body in bodies:
+                            done.append(self._settle(conn, body, notices, resets))
                         self._reset_counts(conn, resets)
                 except _GroupLost as lost:
                     decided[lost.index] = lost.decision
                     continue
                 except Exception as exc:  # noqa: BLE001 - the transaction failed as a whole (could not
-                    # begin or commit, or its bookkeeping broke): each of its runs is recorded alone
+                    # begin or commit): each of its runs is recorded alone
                     _, code, message = self.failure(None, exc)
                     return outcomes + [self._record_alone(conn, item, code, message) for item in items[first:]]
                 self._publish_all(notices)
@@ -450,42 +473,58 @@ class TaskRunner:
         except Exception:  # noqa: BLE001 - nothing more can be written now
             return RunOutcome("FAILED", begun.seq, begun.query_id, code, message, completed=self.clock.now())
 
-    def _grouped(self, conn: sqlite3.Connection, env: sqlenv.SqlEnv, zone: list[str], item: GroupItem,
-                 index: int, decision: tuple[str, str | None, str | None] | None, notices: list[tuple],
-                 streams: Mapping[str, StreamInfo], watch: _Watch, resets: list[int]) -> tuple[RunOutcome, bool]:
-        """One run of a group; its outcome, and whether the schema is surely as it was (the body
-        did no DDL), so that the group's stream snapshot still holds. `resets`: the tasks whose count
-        of consecutive failures the group's successes reset, written together (`_reset_counts`)."""
-        req, control, begun = item.req, item.control, item.started
+    def _grouped_body(self, conn: sqlite3.Connection, env: sqlenv.SqlEnv, zone: list[str], item: GroupItem,
+                      index: int, decided: dict[int, tuple[str, str | None, str | None] | None],
+                      streams: Mapping[str, StreamInfo], watch: _Watch) -> _Body:
+        """The body of one run of a group, in a savepoint: what happened, for `_settle` to record.
+        A run decided before (cancelled, or by an earlier attempt of the transaction) does not run."""
+        req, control = item.req, item.control
         dialect = self._enter(env, zone, req, control)
-        if decision is None and control.cancelled:
-            decision = (control.state or "CANCELLED", control.code, control.message)
-        if decision is not None:
-            return self._end_in_group(conn, req, begun, None, decision, notices, resets), True
+        if index in decided:
+            decision = decided[index]
+            return _Body(index, item, decision=decision, recorded=decision is None)
+        if control.cancelled:
+            return _Body(index, item, decision=(control.state or "CANCELLED", control.code, control.message))
         started = self.clock.now()
-        notices.append((events.RUN_STARTED, req, "EXECUTING"))
         task = req.task
         watch.watch(control, self._timeout_of(task, dialect), started)
-        kept = False
         conn.execute("SAVEPOINT ts_run")
         try:
             translations, kept = self._body(task, zone[0], dialect, streams)
             self._run_body(conn, translations, control)
-            outcome = self._succeed(conn, req, begun.seq, begun.query_id, started, env, item.close, resets)
-        except _NotOurs:
-            self._undo(conn)
-            return self._as_recorded(conn, begun.seq, begun.query_id), False
         except Exception as exc:  # noqa: BLE001 - whatever a body raises, its run is recorded
             decision = self.failure(control, exc)
             if not conn.in_transaction:
                 raise _GroupLost(index, decision) from exc
             self._undo(conn)
-            return self._end_in_group(conn, req, begun, started, decision, notices, resets), False
+            return _Body(index, item, started, self.clock.now(), decision=decision, kept=False)
         finally:
             watch.watch(None)
         conn.execute("RELEASE ts_run")
+        return _Body(index, item, started, self.clock.now(), _return_value(env), kept=kept)
+
+    def _settle(self, conn: sqlite3.Connection, body: _Body, notices: list[tuple], resets: list[int]) -> RunOutcome:
+        """Inside the group's transaction: record how a run of the group ended. A run whose body
+        succeeded but whose end cannot be recorded sends the transaction back (`_GroupLost`)."""
+        item = body.item
+        req, begun = item.req, item.started
+        if body.recorded:
+            return self._as_recorded(conn, begun.seq, begun.query_id)
+        if body.decision is not None:
+            if body.started is not None:
+                notices.append((events.RUN_STARTED, req, "EXECUTING"))
+            return self._end_in_group(conn, req, begun, body.started, body.decision, notices, resets, body.ended)
+        assert body.started is not None and body.ended is not None
+        try:
+            outcome = self._succeed(conn, req, begun.seq, begun.query_id, body.started, body.value, item.close,
+                                    resets, body.ended)
+        except _NotOurs as exc:
+            raise _GroupLost(body.index, None) from exc
+        except Exception as exc:  # noqa: BLE001 - e.g. an on_finished hook refused the run: it fails whole
+            raise _GroupLost(body.index, self.failure(None, exc)) from exc
+        notices.append((events.RUN_STARTED, req, "EXECUTING"))
         notices.append((events.RUN_SUCCEEDED, req, "SUCCEEDED"))
-        return outcome, kept
+        return outcome
 
     def _body(self, task: TaskRecord, zone: str, dialect: str,
               streams: Mapping[str, StreamInfo]) -> tuple[list[Translation], bool]:
@@ -513,12 +552,12 @@ class TaskRunner:
 
     def _end_in_group(self, conn: sqlite3.Connection, req: RunRequest, begun: Started, started: datetime | None,
                       decision: tuple[str, str | None, str | None], notices: list[tuple],
-                      resets: list[int]) -> RunOutcome:
+                      resets: list[int], ended: datetime | None = None) -> RunOutcome:
         state, code, message = decision
         self._reset_counts(conn, resets)  # a failure counts on from the successes before it
         try:
             outcome, more = self._end_rows(conn, req, begun.seq, begun.query_id, started, state, code, message,
-                                           self.clock.now())
+                                           ended or self.clock.now())
         except _NotOurs:
             return self._as_recorded(conn, begun.seq, begun.query_id)
         notices.extend(more)
@@ -543,7 +582,7 @@ class TaskRunner:
             if any(t.kind not in _READ_KINDS for t in translations) or self._read_under_lock(task):
                 with self.runtime.write(conn):
                     self._run_body(conn, translations, control)
-                    outcome = self._succeed(conn, req, seq, query_id, started, env, close)
+                    outcome = self._succeed(conn, req, seq, query_id, started, _return_value(env), close)
             else:
                 # a body that only reads needs no write lock while it runs (or waits)
                 conn.execute("BEGIN")
@@ -552,7 +591,7 @@ class TaskRunner:
                 finally:
                     conn.execute("COMMIT")
                 with self.runtime.write(conn):
-                    outcome = self._succeed(conn, req, seq, query_id, started, env, close)
+                    outcome = self._succeed(conn, req, seq, query_id, started, _return_value(env), close)
         except _NotOurs:
             return self._taken(conn, seq, query_id)
         except Exception as exc:  # noqa: BLE001 - whatever a body raises, its run is recorded
@@ -703,10 +742,11 @@ class TaskRunner:
                                          req.task.success_integration or req.root.success_integration))
 
     def _succeed(self, conn: sqlite3.Connection, req: RunRequest, seq: int, query_id: str,
-                 started: datetime, env: sqlenv.SqlEnv, close: Closer | None = None,
-                 resets: list[int] | None = None) -> RunOutcome:
-        now = self.clock.now()
-        value = env.task.return_value if env.task else None
+                 started: datetime, value: str | None, close: Closer | None = None,
+                 resets: list[int] | None = None, ended: datetime | None = None) -> RunOutcome:
+        """Record a run whose body succeeded (`value`: its return value; `ended`: when its body
+        ended, default now)."""
+        now = ended or self.clock.now()
         cur = conn.execute(
             "UPDATE _ts_task_runs SET state = 'SUCCEEDED', completed_time = ?, return_value = ?,"
             " query_start_time = ? WHERE seq = ? AND state = 'EXECUTING' AND claimed_by = ?",
