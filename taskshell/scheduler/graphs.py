@@ -37,6 +37,7 @@ _DONE_LOCK = threading.Lock()
 _INSERT_GRAPH_RUN = """INSERT INTO _ts_graph_runs(claim_key, root_task_id, root_uuid, root_name, database_name,
     schema_name, state, scheduled_from, scheduled_time, completed_time, graph_version, run_id, attempt_number,
     config, claimed_by) VALUES """
+SHUTDOWN_MESSAGE = "The process running the task stopped before the run finished."
 _PASS = ("SUCCEEDED", "SUSPENDED")  # outcomes that let the next task run
 OVERLAP_MESSAGE = {
     "snowflake": "Skipped: the previous run of this task graph is still executing and "
@@ -218,7 +219,10 @@ class GraphRunner:
                 ready.extend(self._admit(run, child))
         return ready
 
-    def _launch(self, run: GraphRun, ready: list[int], inline: bool = False) -> None:
+    def _launch(self, run: GraphRun, ready: list[int], inline: bool = False,
+                released: dict[int, Started] | None = None) -> None:
+        """Start the tasks of `ready`; `released`: those of them that the commit which let them
+        start already recorded EXECUTING (see `_release`)."""
         while self.stopping and ready:
             with self._lock:
                 task_id = ready.pop()
@@ -229,7 +233,12 @@ class GraphRunner:
                     ready.extend(self._decide(run, task_id, "CANCELLED"))
         with self._lock:
             controls = [(task_id, run.controls.setdefault(task_id, RunControl())) for task_id in ready]
-        begun = self._start_batch(run, controls) if len(controls) > 1 and not self.runtime.virtual else {}
+        begun = {task_id: released[task_id] for task_id, _ in controls if task_id in (released or ())}
+        for task_id, started in (released or {}).items():
+            if task_id not in begun:  # released, then not run after all (the process is stopping)
+                self._abandon(run, task_id, started)
+        if len(controls) > 1 and not self.runtime.virtual:
+            begun.update(self._start_batch(run, [c for c in controls if c[0] not in begun]))
         # the tasks that the batch started and that never wait run as one group, one commit
         group = [(run, task_id, control, begun[task_id]) for task_id, control in controls
                  if task_id in begun and groupable(run.plan.members[task_id])]
@@ -252,6 +261,15 @@ class GraphRunner:
             self._run_task(run, *controls[0], begun.get(controls[0][0]))
         else:
             self._maybe_finish(run)
+
+    def _abandon(self, run: GraphRun, task_id: int, started: Started) -> None:
+        """A task recorded EXECUTING by its release that will not run: recorded CANCELLED."""
+        control = RunControl()
+        self.runtime.cancel(control, "CANCELLED", None, SHUTDOWN_MESSAGE)
+        try:
+            self.runner.run(started.req or self._request(run, task_id), control, started)
+        except Exception:  # noqa: BLE001 - left EXECUTING: liveness settles it once this process is gone
+            pass
 
     def _start_batch(self, run: GraphRun, controls: list[tuple[int, RunControl]]) -> dict[int, Started]:
         """Record every released task that can start at once EXECUTING in one transaction: one that
@@ -281,10 +299,12 @@ class GraphRunner:
                     self.runtime.release_slot(run.plan.members[task_id].warehouse)
         return begun
 
-    def _request(self, run: GraphRun, task_id: int) -> RunRequest:
+    def _request(self, run: GraphRun, task_id: int,
+                 outcomes: dict[int, RunOutcome | str] | None = None) -> RunRequest:
         plan = run.plan
-        values = tuple((plan.members[p].name, _value(run.outcomes.get(p)))
-                       for p in plan.preds.get(task_id, ()) if p in run.outcomes)
+        outcomes = run.outcomes if outcomes is None else outcomes
+        values = tuple((plan.members[p].name, _value(outcomes.get(p)))
+                       for p in plan.preds.get(task_id, ()) if p in outcomes)
         return RunRequest(task=plan.members[task_id], root=plan.root, scheduled_time=run.scheduled_time,
                           scheduled_from=run.scheduled_from, run_id=run.run_id,
                           graph_version=plan.root.graph_version, attempt=run.attempt, graph_run_id=run.id,
@@ -292,12 +312,17 @@ class GraphRunner:
 
     def _run_task(self, run: GraphRun, task_id: int, control: RunControl, started: Started | None = None) -> None:
         closed: list[datetime] = []
+        released: dict[int, Started] = {}
         try:
             req = started.req if started is not None and started.req is not None else self._request(run, task_id)
-            outcome = self.runner.run(req, control, started, self._closer(run, task_id, closed))
+            outcome = self.runner.run(req, control, started, self._closer(run, task_id, closed, released))
         except Exception as exc:  # noqa: BLE001 - a broken run must not leave its graph hanging
             outcome = _internal_failure(exc)
-        self._after(run, task_id, outcome, closed, inline=True)
+        if not outcome.succeeded:  # the transaction that recorded the release did not commit
+            for child in released:
+                self.runtime.release_slot(run.plan.members[child].warehouse)
+            released = {}
+        self._after(run, task_id, outcome, closed, inline=True, released=released)
 
     def run_group(self, members: list[tuple[GraphRun, int, RunControl, Started]]) -> None:
         """Run tasks already recorded EXECUTING as one group (`TaskRunner.run_group`: one commit),
@@ -314,7 +339,7 @@ class GraphRunner:
             self._after(run, task_id, outcome, closed, inline=False)
 
     def _after(self, run: GraphRun, task_id: int, outcome: RunOutcome, closed: list[datetime],
-               inline: bool) -> None:
+               inline: bool, released: dict[int, Started] | None = None) -> None:
         """A task of `run` has ended: record its outcome and start what comes next."""
         plan = run.plan
         if closed and outcome.succeeded:
@@ -337,7 +362,7 @@ class GraphRunner:
                 ready: list[int] = []
             else:
                 ready = self._decide(run, task_id, outcome)
-        self._launch(run, ready, inline=inline)
+        self._launch(run, ready, inline=inline, released=released)
 
     def _maybe_finish(self, run: GraphRun) -> None:
         with self._lock:
@@ -371,13 +396,18 @@ class GraphRunner:
             return "CANCELLED"
         return "SUCCEEDED"
 
-    def _closer(self, run: GraphRun, task_id: int, closed: list[datetime]) -> Closer:
+    def _closer(self, run: GraphRun, task_id: int, closed: list[datetime],
+                released: dict[int, Started] | None = None) -> Closer:
         """What a succeeding task calls inside its commit: when it is the last task of a graph run
-        that has succeeded so far, the graph run's row is completed in the same transaction."""
+        that has succeeded so far, the graph run's row is completed in the same transaction;
+        otherwise the tasks its success lets start are recorded EXECUTING in it (into `released`,
+        on the real clock), so that they start without a commit of their own."""
 
-        def close(conn: sqlite3.Connection, now: datetime, started: datetime) -> bool:
+        def close(conn: sqlite3.Connection, now: datetime, started: datetime, value: str | None) -> bool:
             with self._lock:
                 if self.stopping or not self._ends_graph(run, task_id):
+                    if released is not None and not self.stopping and not self.runtime.virtual:
+                        released.update(self._release(conn, run, task_id, value))
                     return False
                 if len(run.plan.members) == 1:
                     # the root alone: its start is the graph run's, and its own success reset the count
@@ -394,6 +424,35 @@ class GraphRunner:
                 return True
 
         return close
+
+    def _release(self, conn: sqlite3.Connection, run: GraphRun, task_id: int,
+                 value: str | None) -> dict[int, Started]:
+        """Inside the transaction that records `task_id`'s success (the caller holds the lock):
+        record EXECUTING the tasks that its success lets start at once (see `_start_batch`), as
+        `_decide` will find them once the success is committed."""
+        plan = run.plan
+        succeeded = RunOutcome("SUCCEEDED", None, None, return_value=value)
+        outcomes = {**run.outcomes, task_id: succeeded}
+        taken: list[tuple[int, RunRequest]] = []
+        for child in plan.children.get(task_id, ()):
+            task = plan.members[child]
+            if (child in run.outcomes or child in run.started or task.state != "started" or task.condition
+                    or not all(p in outcomes and _state(outcomes[p]) in _PASS for p in plan.preds[child])):
+                continue
+            if (control := run.controls.get(child)) is not None and control.cancelled:
+                continue
+            if not self.runtime.try_slot(task.warehouse):
+                continue
+            taken.append((child, self._request(run, child, outcomes)))
+        if not taken:
+            return {}
+        try:
+            starts = self.runner.start_many(conn, [req for _, req in taken])
+        except BaseException:
+            for child, _ in taken:
+                self.runtime.release_slot(plan.members[child].warehouse)
+            raise
+        return {child: begun for (child, _), begun in zip(taken, starts, strict=True)}
 
     @staticmethod
     def _ends_graph(run: GraphRun, task_id: int) -> bool:

@@ -133,9 +133,9 @@ class FinishedRun:
 
 
 FinishedHook = Callable[[sqlite3.Connection, FinishedRun], None]
-# Called inside a successful run's recording transaction with the end and the start of the run;
-# True when it also ended the graph run.
-Closer = Callable[[sqlite3.Connection, datetime, datetime], bool]
+# Called inside a successful run's recording transaction with the end, the start and the return
+# value of the run; True when it also ended the graph run.
+Closer = Callable[[sqlite3.Connection, datetime, datetime, str | None], bool]
 
 
 @dataclass(slots=True)  # a record: never changed once made (frozen would cost ~2 µs more per run)
@@ -764,7 +764,7 @@ class TaskRunner:
             for hook in self.on_finished:
                 hook(conn, finished)
         if close is not None:
-            close(conn, now, started)
+            close(conn, now, started, value)
         return RunOutcome("SUCCEEDED", seq, query_id, return_value=value, completed=now)
 
     @staticmethod

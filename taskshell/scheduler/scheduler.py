@@ -32,7 +32,7 @@ from taskshell.errors import ExecutionError
 from taskshell.scheduler import claims, liveness
 from taskshell.scheduler.clock import Clock
 from taskshell.scheduler.events import TASK_AUTO_SUSPENDED, EventBus, SchedulerEvent, SchedulerStatus
-from taskshell.scheduler.graphs import GraphRun, GraphRunner, load_plan, publish_skip
+from taskshell.scheduler.graphs import SHUTDOWN_MESSAGE, GraphRun, GraphRunner, load_plan, publish_skip
 from taskshell.scheduler.runs import Started, TaskRunner, groupable, us
 from taskshell.scheduler.runtime import RunControl, Runtime, VirtualRuntime, make_runtime
 
@@ -44,7 +44,6 @@ CHECKPOINT_SECONDS = 0.25
 GROUP_SIZE = 200  # runs handed to one group
 CLAIMER_SECONDS = 0.05  # a claimer claims again while more is due for this long, then hands over
 STALL_SECONDS = 0.05  # a claimer that has not moved on for this long gets a second one beside it
-SHUTDOWN_MESSAGE = "The process running the task stopped before the run finished."
 DROPPED_MESSAGE = "Task was dropped while the run was in progress."
 
 
