@@ -413,6 +413,21 @@ def test_task_dependents_enable_resumes_the_whole_graph(sched, tmp_path):
         sched("SELECT SYSTEM$TASK_DEPENDENTS_ENABLE('nothing')")
 
 
+def test_task_dependents_enable_in_a_task_body_resumes_the_graph_with_the_run(sched):
+    sched("CREATE TABLE ticks (n INT)")
+    sched("CREATE TASK r SCHEDULE = '1 MINUTE' AS INSERT INTO ticks VALUES (1)")
+    sched("CREATE TASK k AFTER r AS INSERT INTO ticks VALUES (2)")
+    sched("CREATE TASK starter AS SELECT SYSTEM$TASK_DEPENDENTS_ENABLE('r')")
+    sched("CREATE TASK broken AS BEGIN SELECT SYSTEM$TASK_DEPENDENTS_ENABLE('r'); SELECT 1/0; END")
+    sched("EXECUTE TASK broken")  # its run fails: the change it asked for is rolled back with it
+    assert set(sched.column("SHOW TASKS", "state")) == {"suspended"}
+    sched("EXECUTE TASK starter")
+    states = dict(zip(sched.column("SHOW TASKS", "name"), sched.column("SHOW TASKS", "state"), strict=True))
+    assert states == {"R": "started", "K": "started", "STARTER": "suspended", "BROKEN": "suspended"}
+    sched.wait(61)  # the scheduler noticed: the graph runs on its schedule
+    assert sorted(sched.rows("SELECT n FROM ticks")) == [(1,), (2,)]
+
+
 def test_on_finished_hook_commits_inside_the_run_transaction(sched):
     sched("CREATE TABLE outbox (task VARCHAR, state VARCHAR, attempt INT)")
     sched("CREATE TABLE t (a INT)")

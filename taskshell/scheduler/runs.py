@@ -296,6 +296,7 @@ class TaskRunner:
         self.runtime = runtime or make_runtime(clock)
         self.bus = bus
         self.on_finished: list[FinishedHook] = []
+        self.on_catalog_change: Callable[[], None] | None = None  # a body changed task definitions
         self._lock = threading.Lock()
         self._idle: list[tuple[sqlite3.Connection, sqlenv.SqlEnv, list[str]]] = []
         self._closed = False
@@ -396,6 +397,7 @@ class TaskRunner:
         task = req.task
         params = _params(task.session_params)
         zone[0] = str(params.get("TIMEZONE") or self.timezone)
+        env.deferred.clear()  # what a body before this one asked for and did not get
         env.task = sqlenv.TaskRunInfo(task.name, req.root.name, req.root.uuid, req.run_id, req.scheduled_time,
                                       None, dict(req.predecessor_values))
         env.wait = lambda seconds: self.runtime.wait(control, seconds)
@@ -491,7 +493,7 @@ class TaskRunner:
         conn.execute("SAVEPOINT ts_run")
         try:
             translations, kept = self._body(task, zone[0], dialect, streams)
-            self._run_body(conn, translations, control)
+            self._run_body(conn, translations, control, env)
         except Exception as exc:  # noqa: BLE001 - whatever a body raises, its run is recorded
             decision = self.failure(control, exc)
             if not conn.in_transaction:
@@ -581,16 +583,17 @@ class TaskRunner:
             translations = self._translations_of(task, ctx)
             if any(t.kind not in _READ_KINDS for t in translations) or self._read_under_lock(task):
                 with self.runtime.write(conn):
-                    self._run_body(conn, translations, control)
+                    self._run_body(conn, translations, control, env)
                     outcome = self._succeed(conn, req, seq, query_id, started, _return_value(env), close)
             else:
                 # a body that only reads needs no write lock while it runs (or waits)
                 conn.execute("BEGIN")
                 try:
-                    self._run_body(conn, translations, control)
+                    self._run_body(conn, translations, control, env, apply=False)
                 finally:
                     conn.execute("COMMIT")
                 with self.runtime.write(conn):
+                    self._apply_deferred(conn, env)
                     outcome = self._succeed(conn, req, seq, query_id, started, _return_value(env), close)
         except _NotOurs:
             return self._taken(conn, seq, query_id)
@@ -635,17 +638,30 @@ class TaskRunner:
         reads; one commit fewer. A virtual clock keeps the read apart, where the history shows it."""
         return not self.runtime.virtual and "SYSTEM$WAIT" not in task.definition.upper()
 
-    def _run_body(self, conn: sqlite3.Connection, translations: list, control: RunControl) -> None:
+    def _run_body(self, conn: sqlite3.Connection, translations: list, control: RunControl,
+                  env: sqlenv.SqlEnv, apply: bool = True) -> None:
+        """Run a body's statements; `apply`: the catalog changes they ask for too (the caller holds
+        the write lock), else the caller applies them in the transaction that records the run."""
         with control.lock:
             control.conn = conn
         try:
             for translation in translations:
                 control.check()
                 run_steps(conn, translation.steps)
+                if apply:
+                    self._apply_deferred(conn, env)
         finally:
             with control.lock:
                 control.conn = None
         control.check()
+
+    def _apply_deferred(self, conn: sqlite3.Connection, env: sqlenv.SqlEnv) -> None:
+        """Catalog changes a function of the body asked for (SYSTEM$TASK_DEPENDENTS_ENABLE): part
+        of the run, committed or rolled back with it."""
+        while env.deferred:
+            env.deferred.pop(0)(conn)
+            if self.on_catalog_change is not None:
+                self.on_catalog_change()
 
     def _condition_holds(self, conn: sqlite3.Connection, condition: str, ctx: TranslateContext) -> bool:
         translation = self._translate(f"SELECT ({condition})", ctx)

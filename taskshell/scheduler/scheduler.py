@@ -90,6 +90,7 @@ class Scheduler:
         self.bus = bus or EventBus()
         self.runtime: Runtime = make_runtime(clock)
         self.runner = TaskRunner(catalog, clock, dialect, timezone, runtime=self.runtime, bus=self.bus)
+        self.runner.on_catalog_change = self.notify_changed
         self.graphs = GraphRunner(self.runner, self.runtime, catalog.process_id)
         env_beat = os.environ.get("TASKSHELL_HEARTBEAT_MS")
         self.heartbeat_ms = heartbeat_ms or (int(env_beat) if env_beat else DEFAULT_HEARTBEAT_MS)
