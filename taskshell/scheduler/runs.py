@@ -724,12 +724,16 @@ class TaskRunner:
 
     def _run_values(self, req: RunRequest, state: str, query_id: str | None, started: datetime | None,
                     error: tuple[str | None, str | None], completed: datetime | None, now_us: int) -> tuple:
+        return self._row(req, state, query_id, us(req.scheduled_time), us(started) if started else None,
+                         us(completed) if completed else None, error, now_us)
+
+    def _row(self, req: RunRequest, state: str, query_id: str | None, scheduled_us: int, started_us: int | None,
+             completed_us: int | None, error: tuple[str | None, str | None], now_us: int) -> tuple:
         task = req.task
         return (query_id, task.id, task.uuid, task.name, task.database_name, task.schema_name, task.owner,
                 task.comment, task.schedule, task.warehouse, task.definition, task.condition, state,
-                error[0], error[1], us(req.scheduled_time), us(started) if started else None,
-                us(completed) if completed else None, req.root.uuid, req.graph_version, req.run_id,
-                req.scheduled_from, req.attempt, task.config, task.session_params,
+                error[0], error[1], scheduled_us, started_us, completed_us, req.root.uuid, req.graph_version,
+                req.run_id, req.scheduled_from, req.attempt, task.config, task.session_params,
                 self.catalog.process_id, now_us, req.graph_run_id)
 
     def start_many(self, conn: sqlite3.Connection, reqs: list[RunRequest]) -> list[Started]:
@@ -738,8 +742,13 @@ class TaskRunner:
         now = self.clock.now()
         now_us = us(now)
         ids = [self._query_id(req, now) for req in reqs]
-        rows = [self._run_values(req, "EXECUTING", query_id, now, (None, None), None, now_us)
-                for req, query_id in zip(reqs, ids, strict=True)]
+        scheduled: dict[datetime, int] = {}  # the runs of a batch share few scheduled times
+        rows = []
+        for req, query_id in zip(reqs, ids, strict=True):
+            at = scheduled.get(req.scheduled_time)
+            if at is None:
+                at = scheduled[req.scheduled_time] = us(req.scheduled_time)
+            rows.append(self._row(req, "EXECUTING", query_id, at, now_us, None, (None, None), now_us))
         seqs = {(graph_run_id, task_id): seq for seq, graph_run_id, task_id
                 in insert_many(conn, _INSERT_RUN, rows, " RETURNING seq, graph_run_id, task_id")}
         return [Started(seqs[(req.graph_run_id, req.task.id)], query_id, now, req)
