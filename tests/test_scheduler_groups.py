@@ -27,10 +27,11 @@ def _catalog(path: Path, statements: list[str]) -> Catalog:
     return catalog
 
 
-def _run_as_group(catalog: Catalog, names: list[str], hooks: tuple = ()) -> Scheduler:
+def _run_as_group(catalog: Catalog, names: list[str], hooks: tuple = (),
+                  scheduler: Scheduler | None = None) -> Scheduler:
     """Claim one fire time of every root in `names` in one transaction and run them as one group,
     the way the scheduler's claimer does (`hooks`: the runner's on_finished hooks)."""
-    scheduler = Scheduler(catalog, RealClock())
+    scheduler = scheduler or Scheduler(catalog, RealClock())
     scheduler.runner.on_finished.extend(hooks)
     conn = catalog.connect()
     try:
@@ -81,9 +82,12 @@ def test_a_failing_body_rolls_back_alone_and_the_group_commits_once(tmp_path):
     assert conn.execute("SELECT consecutive_failures FROM _ts_tasks WHERE name = 'B'").fetchone() == (1,)
 
 
-def test_a_run_refused_by_a_hook_after_its_body_fails_whole_and_the_others_commit(tmp_path):
+def test_a_run_refused_by_a_hook_after_its_body_fails_whole_and_the_others_commit(tmp_path, monkeypatch):
     # the bodies of a group run first and their ends are recorded after: a hook that refuses B's
-    # success sends the transaction back; A and C run again, B is recorded failed with nothing kept
+    # success sends the transaction back; A runs again, B is recorded failed with nothing kept, and
+    # C goes on in a transaction of its own
+    from taskshell.scheduler import runs
+    monkeypatch.setattr(runs, "GROUP_HOLD_SECONDS", 60.0)  # all three bodies in the first transaction
     catalog = _catalog(tmp_path / "c.db", [
         "CREATE TABLE log (name VARCHAR)",
         *[f"CREATE TASK {name} SCHEDULE = '1 MINUTE' AS INSERT INTO log VALUES ('{name}')" for name in "abc"],
@@ -161,6 +165,63 @@ def test_a_run_decided_elsewhere_before_the_group_began_is_left_as_recorded(tmp_
     conn = sqlite3.connect(catalog.path)
     assert [r[0] for r in conn.execute("SELECT name FROM log")] == ["a"]
     assert _history(catalog)["B"][:3] == ("CANCELLED", None, "elsewhere")
+
+
+def test_runs_decided_elsewhere_send_a_group_back_once_not_once_each(tmp_path, monkeypatch):
+    from taskshell.scheduler import runs
+    monkeypatch.setattr(runs, "GROUP_HOLD_SECONDS", 60.0)
+    names = ["A", "B", "C", "D", "E"]
+    catalog = _catalog(tmp_path / "c.db", [
+        "CREATE TABLE log (name VARCHAR)",
+        *[f"CREATE TASK {n} SCHEDULE = '1 MINUTE' AS INSERT INTO log VALUES ('{n}')" for n in names],
+        *[f"ALTER TASK {n} RESUME" for n in names],
+    ])
+    original = claims.claim
+
+    def claim_then_cancel(conn, due, *args, **kwargs):
+        handled, rest = original(conn, due, *args, **kwargs)
+        other = sqlite3.connect(catalog.path)  # another process decides three of the five runs
+        other.execute("UPDATE _ts_task_runs SET state = 'CANCELLED', error_message = 'elsewhere'"
+                      " WHERE name IN ('B', 'C', 'E')")
+        other.commit()
+        other.close()
+        return handled, rest
+
+    seen: list[str] = []
+    monkeypatch.setattr(claims, "claim", claim_then_cancel)
+    scheduler = _run_as_group(catalog, names, hooks=(lambda conn, run: seen.append(run.task),))
+    scheduler.runner.close()
+    conn = sqlite3.connect(catalog.path)
+    assert sorted(r[0] for r in conn.execute("SELECT name FROM log")) == ["A", "D"]
+    history = _history(catalog)
+    assert {n: history[n][0] for n in names} == {
+        "A": "SUCCEEDED", "B": "CANCELLED", "C": "CANCELLED", "D": "SUCCEEDED", "E": "CANCELLED"}
+    # A's end is recorded before B's is found lost; the second attempt knows about C and E at once
+    assert seen == ["A", "A", "D"]
+
+
+def test_a_graph_run_left_open_by_a_retried_attempt_is_still_completed(tmp_path, monkeypatch):
+    # A's success completes its (one-task) graph run in the first attempt; B's refused success sends
+    # the transaction back, and by then the process is stopping, so the second attempt leaves A's
+    # graph run to be completed afterwards: it must not stay EXECUTING
+    from taskshell.scheduler import runs
+    monkeypatch.setattr(runs, "GROUP_HOLD_SECONDS", 60.0)
+    catalog = _catalog(tmp_path / "c.db", [
+        *[f"CREATE TASK {n} SCHEDULE = '1 MINUTE' AS SELECT 1" for n in "ab"],
+        *[f"ALTER TASK {n} RESUME" for n in "ab"],
+    ])
+    scheduler = Scheduler(catalog, RealClock())
+
+    def refuse_b_once(conn, run):
+        if run.task == "B" and run.state == "SUCCEEDED" and not scheduler.graphs.stopping:
+            scheduler.graphs.stopping = True
+            raise sqlite3.OperationalError("the outbox is full")
+
+    _run_as_group(catalog, ["A", "B"], hooks=(refuse_b_once,), scheduler=scheduler)
+    scheduler.runner.close()
+    conn = sqlite3.connect(catalog.path)
+    assert dict(conn.execute("SELECT name, state FROM _ts_task_runs")) == {"A": "SUCCEEDED", "B": "FAILED"}
+    assert dict(conn.execute("SELECT root_name, state FROM _ts_graph_runs")) == {"A": "SUCCEEDED", "B": "FAILED"}
 
 
 def test_the_claimer_runs_every_root_due_together_once(tmp_path):
@@ -352,3 +413,47 @@ def test_when_a_groups_transaction_fails_as_a_whole_each_run_is_recorded_alone(t
     assert history["B"][0] == "FAILED"
     conn = sqlite3.connect(catalog.path)
     assert conn.execute("SELECT count(*) FROM log").fetchone() == (0,)
+
+
+def test_a_root_on_the_real_clock_starts_its_children_in_its_own_commit(tmp_path, monkeypatch):
+    # on the real clock a task's success records EXECUTING the children it lets start (`_release`),
+    # each holding a warehouse slot: all of them run, and every slot is given back
+    from taskshell.scheduler.graphs import GraphRunner
+    released: list[int] = []
+    original = GraphRunner._release
+
+    def counting(self, conn, run, task_id, value):
+        taken = original(self, conn, run, task_id, value)
+        released.extend(taken)
+        return taken
+
+    monkeypatch.setattr(GraphRunner, "_release", counting)
+    catalog = Catalog(str(tmp_path / "c.db"))
+    interp = Interpreter(Session(catalog=catalog, clock=RealClock()))
+    try:
+        for sql in ["CREATE TABLE log (name VARCHAR)",
+                    "CREATE WAREHOUSE two WITH MAX_CONCURRENCY_LEVEL = 2",
+                    "CREATE TASK r WAREHOUSE = two AS INSERT INTO log VALUES ('r')",
+                    *[f"CREATE TASK c{i} WAREHOUSE = two AFTER r AS INSERT INTO log VALUES ('c{i}')" for i in range(5)],
+                    "CREATE TASK d AFTER c0, c1 AS INSERT INTO log VALUES ('d')",
+                    *[f"ALTER TASK c{i} RESUME" for i in range(5)], "ALTER TASK d RESUME"]:
+            interp.execute(sql)
+        interp.execute("EXECUTE TASK r")
+        engine = interp.executor
+        deadline = time.monotonic() + 10
+        while engine.graphs.active and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert not engine.graphs.active
+        assert engine.runtime._used.get("two", 0) == 0  # no slot kept by a released run
+        conn = sqlite3.connect(catalog.path)
+        assert sorted(r[0] for r in conn.execute("SELECT name FROM log")) == ["c0", "c1", "c2", "c3", "c4", "d", "r"]
+        states = dict(conn.execute("SELECT name, state FROM _ts_task_runs"))
+        assert states == {name: "SUCCEEDED" for name in ["R", "C0", "C1", "C2", "C3", "C4", "D"]}
+        assert conn.execute("SELECT state FROM _ts_graph_runs").fetchall() == [("SUCCEEDED",)]
+        conn.close()
+    finally:
+        interp.close()
+        catalog.close()
+    # the root, still holding one of the two slots, released one child; the others came later from
+    # its siblings' successes or from threads that found a slot
+    assert released and len(released) == len(set(released))

@@ -311,38 +311,36 @@ class GraphRunner:
                           predecessor_values=values, in_graph=len(plan.members) > 1)
 
     def _run_task(self, run: GraphRun, task_id: int, control: RunControl, started: Started | None = None) -> None:
-        closed: list[datetime] = []
         released: dict[int, Started] = {}
         try:
             req = started.req if started is not None and started.req is not None else self._request(run, task_id)
-            outcome = self.runner.run(req, control, started, self._closer(run, task_id, closed, released))
+            outcome = self.runner.run(req, control, started, self._closer(run, task_id, released))
         except Exception as exc:  # noqa: BLE001 - a broken run must not leave its graph hanging
             outcome = _internal_failure(exc)
         if not outcome.succeeded:  # the transaction that recorded the release did not commit
             for child in released:
                 self.runtime.release_slot(run.plan.members[child].warehouse)
             released = {}
-        self._after(run, task_id, outcome, closed, inline=True, released=released)
+        self._after(run, task_id, outcome, inline=True, released=released)
 
     def run_group(self, members: list[tuple[GraphRun, int, RunControl, Started]]) -> None:
         """Run tasks already recorded EXECUTING as one group (`TaskRunner.run_group`: one commit),
         then move each one's graph run on."""
-        closers: list[list[datetime]] = [[] for _ in members]
         items = [GroupItem(started.req or self._request(run, task_id), control, started,
-                           self._closer(run, task_id, closed))
-                 for (run, task_id, control, started), closed in zip(members, closers, strict=True)]
+                           self._closer(run, task_id))
+                 for run, task_id, control, started in members]
         try:
             outcomes = self.runner.run_group(items)
         except Exception as exc:  # noqa: BLE001 - a broken run must not leave its graph hanging
             outcomes = [_internal_failure(exc)] * len(items)
-        for (run, task_id, _, _), outcome, closed in zip(members, outcomes, closers, strict=True):
-            self._after(run, task_id, outcome, closed, inline=False)
+        for (run, task_id, _, _), outcome in zip(members, outcomes, strict=True):
+            self._after(run, task_id, outcome, inline=False)
 
-    def _after(self, run: GraphRun, task_id: int, outcome: RunOutcome, closed: list[datetime],
-               inline: bool, released: dict[int, Started] | None = None) -> None:
+    def _after(self, run: GraphRun, task_id: int, outcome: RunOutcome, inline: bool,
+               released: dict[int, Started] | None = None) -> None:
         """A task of `run` has ended: record its outcome and start what comes next."""
         plan = run.plan
-        if closed and outcome.succeeded:
+        if outcome.closed_graph:
             # the run's own commit ended the graph run too
             with self._lock:
                 run.controls.pop(task_id, None)
@@ -396,8 +394,7 @@ class GraphRunner:
             return "CANCELLED"
         return "SUCCEEDED"
 
-    def _closer(self, run: GraphRun, task_id: int, closed: list[datetime],
-                released: dict[int, Started] | None = None) -> Closer:
+    def _closer(self, run: GraphRun, task_id: int, released: dict[int, Started] | None = None) -> Closer:
         """What a succeeding task calls inside its commit: when it is the last task of a graph run
         that has succeeded so far, the graph run's row is completed in the same transaction;
         otherwise the tasks its success lets start are recorded EXECUTING in it (into `released`,
@@ -420,7 +417,6 @@ class GraphRunner:
                         " (SELECT min(query_start_time) FROM _ts_task_runs WHERE graph_run_id = ?)"
                         " WHERE id = ? AND state = 'EXECUTING'", (us(now), run.id, run.id))
                     _reset_failures(conn, run)
-                closed.append(now)
                 return True
 
         return close

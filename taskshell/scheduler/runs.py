@@ -100,6 +100,7 @@ class RunOutcome:
     error_message: str | None = None
     return_value: str | None = None
     completed: datetime | None = None
+    closed_graph: bool = False  # the run's commit also completed its graph run (see `Closer`)
 
     @property
     def succeeded(self) -> bool:
@@ -425,6 +426,7 @@ class TaskRunner:
         conn, env, zone = pair = self._checkout()
         outcomes: list[RunOutcome] = []
         decided: dict[int, tuple[str, str | None, str | None] | None] = {}  # None: as recorded elsewhere
+        stop, recheck = len(items), False
         watch = _Watch(self.runtime)
         try:
             while len(outcomes) < len(items):
@@ -434,10 +436,12 @@ class TaskRunner:
                 resets: list[int] = []
                 try:
                     with self.runtime.write(conn):
+                        if recheck:
+                            self._decided_elsewhere(conn, items, first, decided)
                         until = time.monotonic() + GROUP_HOLD_SECONDS
                         streams = self._stream_snapshot(conn)
                         bodies: list[_Body] = []
-                        for index in range(first, len(items)):
+                        for index in range(first, stop):
                             body = self._grouped_body(conn, env, zone, items[index], index, decided, streams,
                                                       watch)
                             bodies.append(body)
@@ -449,7 +453,11 @@ class TaskRunner:
                             done.append(self._settle(conn, body, notices, resets))
                         self._reset_counts(conn, resets)
                 except _GroupLost as lost:
+                    # the attempt again ends with the run that sent it back, so that a body runs at
+                    # most twice however many runs of the group are lost; a run recorded elsewhere
+                    # may not be the only one: the attempt first looks at all of them
                     decided[lost.index] = lost.decision
+                    stop, recheck = lost.index + 1, lost.decision is None
                     continue
                 except Exception as exc:  # noqa: BLE001 - the transaction failed as a whole (could not
                     # begin or commit): each of its runs is recorded alone
@@ -457,6 +465,7 @@ class TaskRunner:
                     return outcomes + [self._record_alone(conn, item, code, message) for item in items[first:]]
                 self._publish_all(notices)
                 outcomes.extend(done)
+                stop, recheck = len(items), False
             return outcomes
         finally:
             watch.close()
@@ -464,6 +473,21 @@ class TaskRunner:
                 self.runtime.release_slot(item.req.task.warehouse)
             env.task, env.wait = None, None
             self._return(pair)
+
+    def _decided_elsewhere(self, conn: sqlite3.Connection, items: list[GroupItem], first: int,
+                           decided: dict[int, tuple[str, str | None, str | None] | None]) -> None:
+        """Inside a retried attempt's transaction: mark decided (as recorded elsewhere) every run of
+        `items[first:]` whose row is no longer this process's EXECUTING row."""
+        pending = {items[i].started.seq: i for i in range(first, len(items)) if i not in decided}
+        seqs = list(pending)
+        for at in range(0, len(seqs), _IDS_PER_STATEMENT):
+            part = seqs[at:at + _IDS_PER_STATEMENT]
+            for (seq,) in conn.execute(
+                    "SELECT seq FROM _ts_task_runs WHERE state = 'EXECUTING' AND claimed_by = ?"
+                    f" AND seq IN ({', '.join('?' * len(part))})", [self.catalog.process_id, *part]):
+                pending.pop(seq, None)
+        for index in pending.values():
+            decided[index] = None
 
     def _record_alone(self, conn: sqlite3.Connection, item: GroupItem, code: str | None,
                       message: str | None) -> RunOutcome:
@@ -788,9 +812,8 @@ class TaskRunner:
             finished = self._finished(req, seq, "SUCCEEDED", None, None, query_id, started, now, value)
             for hook in self.on_finished:
                 hook(conn, finished)
-        if close is not None:
-            close(conn, now, started, value)
-        return RunOutcome("SUCCEEDED", seq, query_id, return_value=value, completed=now)
+        closed = close is not None and close(conn, now, started, value)
+        return RunOutcome("SUCCEEDED", seq, query_id, return_value=value, completed=now, closed_graph=closed)
 
     @staticmethod
     def _reset_counts(conn: sqlite3.Connection, task_ids: list[int]) -> None:
