@@ -421,8 +421,10 @@ class TaskRunner:
 
         When SQLite rolls the whole transaction back (it does so when it interrupts a write), or a
         run's end cannot be recorded after its body (someone else decided the run meanwhile, or an
-        `on_finished` hook refused it), the transaction is run again from its first run, and that
-        run is recorded as what happened to it without running its body."""
+        `on_finished` hook refused it), the transaction is run again from its first run up to that
+        run, which is recorded as what happened to it without running its body; the runs after it
+        go on in the next transaction. A run decided elsewhere has the retried transaction first
+        look for every other run of the group decided elsewhere too."""
         conn, env, zone = pair = self._checkout()
         outcomes: list[RunOutcome] = []
         decided: dict[int, tuple[str, str | None, str | None] | None] = {}  # None: as recorded elsewhere
@@ -453,9 +455,9 @@ class TaskRunner:
                             done.append(self._settle(conn, body, notices, resets))
                         self._reset_counts(conn, resets)
                 except _GroupLost as lost:
-                    # the attempt again ends with the run that sent it back, so that a body runs at
-                    # most twice however many runs of the group are lost; a run recorded elsewhere
-                    # may not be the only one: the attempt first looks at all of them
+                    # the next attempt ends with the run that sent this one back, so that the bodies
+                    # after it do not run again for every run lost before them; a run recorded
+                    # elsewhere may not be the only one: the next attempt first looks at all of them
                     decided[lost.index] = lost.decision
                     stop, recheck = lost.index + 1, lost.decision is None
                     continue
