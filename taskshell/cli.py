@@ -104,10 +104,12 @@ def main(argv: list[str] | None = None) -> int:
         chosen = any(a.startswith("--fo") for a in argv)
         return run_interactive(interpreter, fmt=args.format if chosen else None)
     finally:
-        # runs still going when the script ends are cancelled, never left EXECUTING; the notifier
-        # delivers what is due for a moment and leaves the rest to the next process
-        background.stop()
+        # the session goes first: a transaction the user left open is rolled back, so that it does
+        # not hold the write lock that the runs still going need to record their ends. Those runs
+        # are cancelled, never left EXECUTING; the notifier delivers what is due for a moment and
+        # leaves the rest to the next process
         interpreter.close()
+        background.stop()
         catalog.close()
 
 

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 from tests.conftest import program, run_program
@@ -115,3 +117,24 @@ def test_version_and_help() -> None:
     for flag in ("--command", "--file", "--format", "--echo", "--continue-on-error", "--clock", "--dialect",
                  "--no-scheduler"):
         assert flag in help_text
+
+
+def test_a_transaction_left_open_at_the_end_does_not_leave_runs_executing(tmp_path: Path) -> None:
+    # the task's run starts before the BEGIN and ends while the script's transaction holds the write
+    # lock; the open transaction is rolled back first at exit, so the run's end is recorded at once
+    catalog = tmp_path / "c.db"
+    script = ("CREATE TABLE kept (a INT); CREATE TASK w SCHEDULE = '1 SECONDS' AS SELECT SYSTEM$WAIT(0.3);"
+              " ALTER TASK w RESUME; SELECT SYSTEM$WAIT(1.1); BEGIN; INSERT INTO kept VALUES (1);"
+              " SELECT SYSTEM$WAIT(0.6)")
+    began = time.monotonic()
+    result = run_program([str(catalog), "--format", "csv", "-c", script])
+    assert result.returncode == 0, result.stderr
+    assert time.monotonic() - began < 8  # not the busy timeout's 10 s
+    conn = sqlite3.connect(catalog)
+    try:
+        assert conn.execute("SELECT count(*) FROM kept").fetchone() == (0,)  # rolled back
+        states = [r[0] for r in conn.execute("SELECT state FROM _ts_task_runs")]
+        assert states and "EXECUTING" not in states
+        assert conn.execute("SELECT count(*) FROM _ts_graph_runs WHERE state = 'EXECUTING'").fetchone() == (0,)
+    finally:
+        conn.close()

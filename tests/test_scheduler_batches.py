@@ -105,3 +105,20 @@ def test_a_waiting_run_thread_lets_a_queued_job_compute():
         assert second_ran.wait(5), "the queued job waited for the blocked one"
     finally:
         release.set()
+
+
+def test_a_job_that_raises_is_reported_and_the_jobs_queued_behind_it_still_run(monkeypatch):
+    reported: list[BaseException | None] = []
+    monkeypatch.setattr(threading, "excepthook", lambda args: reported.append(args.exc_value))
+    pool = workers.WorkerPool("test", limit=1)
+    go, ran = threading.Event(), threading.Event()
+
+    def fails() -> None:
+        go.wait(5)  # until the next job has queued behind this one
+        raise RuntimeError("broken job")
+
+    pool.submit(fails)
+    pool.submit(ran.set)
+    go.set()
+    assert ran.wait(5), "the job queued behind a failing one never ran"
+    assert [str(e) for e in reported] == ["broken job"]

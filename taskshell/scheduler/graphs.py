@@ -474,7 +474,7 @@ class GraphRunner:
         now = self.runner.clock.now()
         conn = self.runner.catalog_connection()
         try:
-            with self.runtime.write(conn):
+            with self.runtime.write(conn, patient=True):
                 conn.execute(
                     "UPDATE _ts_graph_runs SET state = ?, completed_time = ?, first_error_task_name = ?,"
                     " first_error_code = ?, first_error_message = ?, query_start_time ="
@@ -484,6 +484,12 @@ class GraphRunner:
                 if run.state == "SUCCEEDED":
                     _reset_failures(conn, run)
                 retry = self._auto_retry(conn, run)
+        except sqlite3.Error:
+            # the catalog cannot be written (or a stopping process gave up waiting for it): the row
+            # stays EXECUTING and the run stays active, so that the process stays registered when it
+            # stops and liveness fails the run; whoever waits for the run waits no longer
+            run.mark_done()
+            return
         finally:
             self.runner.release_connection(conn)
         self._ended(run, retry)

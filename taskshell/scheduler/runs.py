@@ -618,7 +618,7 @@ class TaskRunner:
                     self._run_body(conn, translations, control, env, apply=False)
                 finally:
                     conn.execute("COMMIT")
-                with self.runtime.write(conn):
+                with self.runtime.write(conn, patient=True):  # the body has run: record it
                     self._apply_deferred(conn, env)
                     outcome = self._succeed(conn, req, seq, query_id, started, _return_value(env), close)
         except _NotOurs:
@@ -843,7 +843,7 @@ class TaskRunner:
     def _record_end_in_transaction(self, conn: sqlite3.Connection, req: RunRequest, seq: int | None,
                                    query_id: str | None, started: datetime | None, state: str,
                                    code: str | None, message: str | None, now: datetime) -> RunOutcome:
-        with self.runtime.write(conn):
+        with self.runtime.write(conn, patient=True):
             outcome, notices = self._end_rows(conn, req, seq, query_id, started, state, code, message, now)
         self._publish_all(notices)
         return outcome

@@ -18,13 +18,18 @@ from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any
 
-from taskshell.catalog.db import write_transaction
 from taskshell.scheduler.clock import Clock, VirtualClock
 from taskshell.scheduler.sim import Fiber, Simulation
 from taskshell.scheduler.workers import WorkerPool
 
 # Runs computing at once on the real clock; more only wait their turn for the interpreter lock
 RUN_THREADS = 1
+
+
+def is_busy(exc: sqlite3.OperationalError) -> bool:
+    """Whether SQLite refused for another connection's lock ("database is locked"/"busy")."""
+    text = str(exc)
+    return "locked" in text or "busy" in text
 
 
 class RunCancelled(Exception):
@@ -81,7 +86,10 @@ class Runtime:
     def wait(self, control: RunControl, seconds: float) -> None:
         raise NotImplementedError
 
-    def write(self, conn: sqlite3.Connection) -> Any:
+    def write(self, conn: sqlite3.Connection, patient: bool = False) -> Any:
+        """A write transaction on `conn`. `patient`: it records what has already happened (a run's
+        end, a graph run's completion), so it waits for the catalog's write lock however long
+        another connection holds it, rather than failing after the busy timeout."""
         raise NotImplementedError
 
     def acquire_slot(self, warehouse: str | None, control: RunControl) -> bool:
@@ -121,6 +129,9 @@ class RealRuntime(Runtime):
         self._used: dict[str, int] = {}
         self._deadlines = _Deadlines(clock)
         self._writer = threading.Lock()
+        # set by a stopping scheduler once it has waited long enough: patient writes give up, and
+        # the runs they would have recorded are left to liveness (see Scheduler.stop)
+        self.abandoned = False
 
     def spawn(self, job: Callable[[], None], name: str = "run") -> None:
         self.pool.submit(job)
@@ -136,11 +147,27 @@ class RealRuntime(Runtime):
                 raise RunCancelled(control.message)
 
     @contextmanager
-    def write(self, conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    def write(self, conn: sqlite3.Connection, patient: bool = False) -> Iterator[sqlite3.Connection]:
         # run threads of one process queue here rather than in SQLite's busy handler, whose
         # back-off sleeps (up to 100 ms) would make a hundred siblings start late
-        with self._writer, write_transaction(conn):
-            yield conn
+        with self._writer:
+            while True:
+                try:
+                    conn.execute("BEGIN IMMEDIATE")
+                    break
+                except sqlite3.OperationalError as exc:
+                    # the catalog stayed locked past the busy timeout (a user's open transaction,
+                    # another process's long write): a patient write tries again
+                    if not (patient and is_busy(exc)) or self.abandoned:
+                        raise
+            try:
+                yield conn
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
+            else:
+                conn.execute("COMMIT")
 
     def acquire_slot(self, warehouse: str | None, control: RunControl) -> bool:
         if self.limit_of(warehouse) is None:
@@ -216,13 +243,14 @@ class VirtualRuntime(Runtime):
         control.check()
 
     @contextmanager
-    def write(self, conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    def write(self, conn: sqlite3.Connection, patient: bool = False) -> Iterator[sqlite3.Connection]:
+        # a busy catalog always parks the fiber until a write ends: every write here is patient
         while True:
             try:
                 conn.execute("BEGIN IMMEDIATE")
                 break
             except sqlite3.OperationalError as exc:
-                if "locked" not in str(exc) and "busy" not in str(exc):
+                if not is_busy(exc):
                     raise
                 self.sim.wait_for_write_lock()
         self.lock_holders += 1

@@ -169,9 +169,15 @@ class Scheduler:
             while (self.graphs.active or self._firing) and time.monotonic() < deadline:
                 self.graphs.cancel_all(SHUTDOWN_MESSAGE)  # runs that began meanwhile stop too
                 time.sleep(0.01)
+            self.runtime.abandoned = True  # type: ignore[attr-defined]
         if self._conn is not None:
             try:
-                liveness.unregister(self._conn, self.catalog.process_id)
+                if not self.graphs.active:
+                    liveness.unregister(self._conn, self.catalog.process_id)
+                # else some run's end could not be recorded (the catalog stayed locked): the process
+                # stays registered and stops beating, so that liveness fails its runs (DESIGN §3.2)
+            except sqlite3.Error:
+                pass  # locked: the row expires like a dead process's, with nothing of its own to fail
             finally:
                 self._conn.close()
                 self._conn = None

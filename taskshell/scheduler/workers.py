@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import itertools
 import queue
+import sys
 import threading
 import time
 from collections import deque
@@ -90,6 +91,8 @@ class WorkerPool:
             while job is not None:
                 try:
                     job()
+                except Exception:  # noqa: BLE001 - reported, and the jobs queued behind it still run
+                    threading.excepthook(threading.ExceptHookArgs((*sys.exc_info(), threading.current_thread())))
                 finally:
                     with self._lock:
                         self._progress = time.monotonic()

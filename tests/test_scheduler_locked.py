@@ -1,0 +1,104 @@
+"""A catalog locked past the busy timeout (a user's open transaction) must not leave runs EXECUTING:
+a run's end waits for the lock; a process that stops before it can record it stays registered, so
+that liveness fails the run."""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from pathlib import Path
+
+import pytest
+
+from taskshell.catalog import db
+from taskshell.catalog.db import Catalog, write_transaction
+from taskshell.interpreter.interpreter import Interpreter
+from taskshell.interpreter.session import Session
+from taskshell.scheduler import liveness
+from taskshell.scheduler import scheduler as scheduler_module
+from taskshell.scheduler.clock import RealClock
+from taskshell.scheduler.scheduler import Scheduler
+
+
+def _rows(path: Path, sql: str) -> list[tuple]:
+    conn = sqlite3.connect(path)
+    try:
+        return conn.execute(sql).fetchall()
+    finally:
+        conn.close()
+
+
+def _until(check, seconds: float = 10.0) -> None:  # noqa: ANN001
+    deadline = time.monotonic() + seconds
+    while not check():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.01)
+
+
+@pytest.fixture
+def locked_catalog(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """A catalog with one task that waits half a second every second, and a short busy timeout."""
+    monkeypatch.setattr(db, "BUSY_TIMEOUT_MS", 200)
+    path = tmp_path / "c.db"
+    catalog = Catalog(str(path))
+    interp = Interpreter(Session(catalog=catalog, clock=RealClock()))
+    for sql in ["CREATE TASK w SCHEDULE = '1 SECONDS' AS SELECT SYSTEM$WAIT(0.5)", "ALTER TASK w RESUME"]:
+        interp.execute(sql)
+    interp.close()
+    yield path, catalog
+    catalog.close()
+
+
+def _hold_lock_while_w_runs(path: Path) -> sqlite3.Connection:
+    _until(lambda: _rows(path, "SELECT 1 FROM _ts_task_runs WHERE state = 'EXECUTING'"))
+    user = sqlite3.connect(path, isolation_level=None, timeout=10)
+    user.execute("BEGIN IMMEDIATE")  # like a user's BEGIN left open in the shell
+    return user
+
+
+def test_a_run_that_ends_while_the_catalog_is_locked_is_recorded_once_it_is_free(locked_catalog):
+    path, catalog = locked_catalog
+    scheduler = Scheduler(catalog, RealClock())
+    scheduler.start()
+    try:
+        user = _hold_lock_while_w_runs(path)
+        time.sleep(1.2)  # the body ends meanwhile; its end waits well past the 200 ms busy timeout
+        user.execute("ROLLBACK")
+        user.close()
+        _until(lambda: _rows(path, "SELECT state FROM _ts_task_runs WHERE seq = 1") == [("SUCCEEDED",)])
+        _until(lambda: _rows(path, "SELECT state FROM _ts_graph_runs WHERE id = 1") == [("SUCCEEDED",)])
+    finally:
+        scheduler.stop()
+    assert _rows(path, "SELECT count(*) FROM _ts_task_runs WHERE state = 'EXECUTING'") == [(0,)]
+    assert _rows(path, "SELECT count(*) FROM _ts_graph_runs WHERE state = 'EXECUTING'") == [(0,)]
+    assert _rows(path, "SELECT count(*) FROM _ts_processes") == [(0,)]  # a clean stop unregisters
+
+
+def test_a_process_that_stops_before_it_can_record_a_run_is_left_to_liveness(locked_catalog, monkeypatch):
+    path, catalog = locked_catalog
+    monkeypatch.setattr(scheduler_module, "BUSY_SECONDS", 0.3)
+    scheduler = Scheduler(catalog, RealClock(), heartbeat_ms=200)
+    scheduler.start()
+    user = _hold_lock_while_w_runs(path)
+    try:
+        scheduler.stop()  # the run is cancelled, but its end cannot be written while the lock is held
+        time.sleep(0.5)  # the write under way gives up at the end of its busy timeout
+    finally:
+        user.execute("ROLLBACK")
+        user.close()
+    assert _rows(path, "SELECT state FROM _ts_task_runs WHERE seq = 1") == [("EXECUTING",)]
+    # the process stays registered and beats no more: another process fails the run once it expires
+    assert _rows(path, "SELECT id FROM _ts_processes") == [(catalog.process_id,)]
+    time.sleep(liveness.EXPIRY_BEATS * 0.2 + 0.1)
+    other = sqlite3.connect(path, isolation_level=None)
+    try:
+        liveness.register(other, "other", 200)
+        with write_transaction(other):
+            failed = liveness.expire_owner(other, catalog.process_id, 0)
+            other.execute("DELETE FROM _ts_processes WHERE id = ?", (catalog.process_id,))
+    finally:
+        other.close()
+    assert failed == 1
+    assert _rows(path, "SELECT state, error_message FROM _ts_task_runs WHERE seq = 1") == [
+        ("FAILED", liveness.NO_HEARTBEAT_MESSAGE)]
+    assert _rows(path, "SELECT state FROM _ts_graph_runs WHERE id = 1") == [("FAILED",)]
