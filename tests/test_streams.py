@@ -368,6 +368,27 @@ def test_change_tracking_options_track_and_new_columns_follow(shell, databend):
     assert rows(shell, "SELECT a, b, METADATA$ACTION FROM s") == {(1, "uno", "INSERT")}
 
 
+def test_a_tracked_table_can_drop_columns_and_its_streams_keep_the_old_values(shell):
+    shell("CREATE TABLE t (id INT, b VARCHAR, v INT)")
+    shell("CREATE STREAM s ON TABLE t")
+    shell("INSERT INTO t VALUES (1, 'x', 10), (2, 'y', 20)")
+    shell("CREATE STREAM s2 ON TABLE t")
+    shell("UPDATE t SET v = 21 WHERE id = 2")  # s2 logs the old row (2, 'y', 20)
+    shell("DELETE FROM t WHERE id = 1")  # and (1, 'x', 10)
+    shell("ALTER TABLE t DROP COLUMN b")  # refused before: the capture triggers named the column
+    shell("INSERT INTO t VALUES (3, 30)")
+    assert shell.rows("SELECT * FROM t ORDER BY id") == [(2, 21), (3, 30)]
+    assert delta(shell, "s") == {(2, 21, "INSERT", False), (3, 30, "INSERT", False)}
+    assert delta(shell, "s2") == {(1, 10, "DELETE", False), (2, 20, "DELETE", True),
+                                  (2, 21, "INSERT", True), (3, 30, "INSERT", False)}
+    shell("ALTER TABLE t RENAME COLUMN v TO w")
+    shell("ALTER TABLE t DROP COLUMN id")  # a column before the logged ones: they move down
+    shell("UPDATE t SET w = 31 WHERE w = 30")
+    assert rows(shell, "SELECT w, METADATA$ACTION FROM s2") == {
+        (10, "DELETE"), (20, "DELETE"), (21, "INSERT"), (31, "INSERT")}
+    assert shell.rows("SELECT count(*) FROM sqlite_schema WHERE type = 'trigger'") == [(4,)]
+
+
 # ---------------------------------------------------------------- DDL and listings
 def test_stream_ddl_statuses_and_errors(tracked):
     assert tracked.rows("CREATE STREAM IF NOT EXISTS s ON TABLE t") == [("S already exists, statement succeeded.",)]

@@ -119,6 +119,37 @@ def _create_triggers(conn: sqlite3.Connection, table: str, gen: int, columns: li
                  f"INSERT INTO {log}(rid, op{names}) VALUES (OLD.rowid, {DELETE}{old}); END")
 
 
+def before_column_drop(conn: sqlite3.Connection, name: str) -> tuple[str, int, list[tuple[str, str]]] | None:
+    """Before an ALTER TABLE that drops columns: SQLite refuses to drop a column that a trigger
+    names, so a tracked table's capture triggers go first; what `after_column_drop` needs."""
+    table = table_name(conn, name)
+    gen = live_gen(conn, table) if table else None
+    if table is None or gen is None:
+        return None
+    for kind in "iukd":
+        conn.execute(f"DROP TRIGGER IF EXISTS {trigger_name(gen, kind)}")
+    return table, gen, _columns(conn, table)
+
+
+def after_column_drop(conn: sqlite3.Connection, table: str, gen: int, before: list[tuple[str, str]]) -> None:
+    """The log of a tracked table whose columns were dropped loses the same positions (a log's
+    columns follow the table's by position), and the triggers come back for the columns left."""
+    after = _columns(conn, table)
+    kept = {name for name, _ in after}
+    gone = [i for i, (name, _) in enumerate(before) if name not in kept]
+    if [c for c in before if c[0] in kept] != after[:len(before) - len(gone)]:
+        raise ValueError(f"the columns of {table} changed in a way its change log cannot follow")
+    log, width = log_table(gen), len(before)
+    for i in reversed(gone):
+        conn.execute(f"ALTER TABLE {log} DROP COLUMN c{i}")
+        for j in range(i + 1, width):
+            conn.execute(f"ALTER TABLE {log} RENAME COLUMN c{j} TO c{j - 1}")
+        width -= 1
+    for j in range(width, len(after)):
+        conn.execute(f"ALTER TABLE {log} ADD COLUMN c{j} {after[j][1]}")
+    _create_triggers(conn, table, gen, after)
+
+
 def disable_tracking(conn: sqlite3.Connection, table: str) -> None:
     """Stop tracking `table`: its triggers and log go, and its streams become stale."""
     gen = live_gen(conn, table)

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from taskshell.catalog.db import savepoint, write_transaction
 from taskshell.catalog.execute import run_steps
 from taskshell.catalog.schema import RESERVED_PREFIX
-from taskshell.catalog.streams import sync_tracking
+from taskshell.catalog.streams import after_column_drop, before_column_drop, sync_tracking
 from taskshell.catalog.streams import unpin as unpin_streams
 from taskshell.errors import CompilationError, TaskshellError
 from taskshell.grammar.router import is_owned
@@ -211,7 +211,14 @@ class Interpreter:
             outcome = run_steps(session.conn, translation.steps)
             return Result(outcome.columns, tuple(outcome.rows))
         with self.atomic():
+            tracked = before_column_drop(session.conn, translation.object_name or "") \
+                if translation.drops_columns else None
             outcome = run_steps(session.conn, translation.steps)
+            if tracked is not None:
+                try:
+                    after_column_drop(session.conn, *tracked)
+                except ValueError as exc:
+                    raise CompilationError(f"SQL compilation error: {exc}.") from None
             if kind in _DDL_KINDS:
                 sync_tracking(session.conn)  # change tracking follows the table's columns
                 session.streams.invalidate()

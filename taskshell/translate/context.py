@@ -50,3 +50,4 @@ class Translation:
     status: str | None = None  # one-row status text for DDL, e.g. 'Table T1 successfully created.'
     object_name: str | None = None
     tables_written: tuple[str, ...] = ()
+    drops_columns: bool = False  # an ALTER TABLE that drops columns (a tracked table's log follows)

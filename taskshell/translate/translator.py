@@ -414,8 +414,9 @@ def _alter(tree: exp.Alter, ctx: TranslateContext) -> Translation:
             steps.extend(_alter_set(action, name))
         else:
             raise _unsupported(f"ALTER TABLE {action.sql('snowflake').split(' ')[0].upper()}")
+    drops = any(isinstance(a, exp.Drop) for a in tree.args.get("actions") or [])
     return Translation(kind="alter_table", steps=tuple(steps), status=OK, object_name=name,
-                       tables_written=(name,))
+                       tables_written=(name,), drops_columns=drops)
 
 
 def _column_def(column: exp.ColumnDef) -> exp.ColumnDef:
