@@ -389,6 +389,21 @@ def test_a_tracked_table_can_drop_columns_and_its_streams_keep_the_old_values(sh
     assert shell.rows("SELECT count(*) FROM sqlite_schema WHERE type = 'trigger'") == [(4,)]
 
 
+def test_table_ddl_on_a_streams_name_is_refused_clearly(tracked):
+    shell = tracked
+    for sql, text in [("CREATE TABLE s (a INT)", "Object 'S' already exists."),
+                      ("CREATE TABLE s AS SELECT 1 AS x", "Object 'S' already exists."),
+                      ("CREATE VIEW s AS SELECT 1 AS x", "Object 'S' already exists."),
+                      ("DROP TABLE s", "Table 'S' does not exist or not authorized."),
+                      ("ALTER TABLE s ADD COLUMN b INT", "Table 'S' does not exist or not authorized.")]:
+        with pytest.raises(TaskshellError) as caught:
+            shell(sql)
+        assert text in str(caught.value), sql
+    shell("DROP TABLE IF EXISTS s")  # no such table: nothing to do
+    shell("INSERT INTO t VALUES (3, 'c')")
+    assert delta(shell, "s") == {(3, "c", "INSERT", False)}  # the stream is untouched
+
+
 # ---------------------------------------------------------------- DDL and listings
 def test_stream_ddl_statuses_and_errors(tracked):
     assert tracked.rows("CREATE STREAM IF NOT EXISTS s ON TABLE t") == [("S already exists, statement succeeded.",)]

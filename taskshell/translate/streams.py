@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from taskshell.catalog.streams import DELETE, INSERT, StreamInfo, prune_sql, quote, trigger_name
@@ -90,13 +91,51 @@ def strip_consume(sql: str) -> tuple[str, bool]:
 
 
 # ---------------------------------------------------------------- which streams a statement reads
+def ddl_target(tree: exp.Expression) -> exp.Table | None:
+    """The table or view that CREATE, ALTER or DROP TABLE/VIEW names (not one it reads)."""
+    from sqlglot import exp
+
+    if not isinstance(tree, exp.Create | exp.Drop | exp.Alter):
+        return None
+    if (tree.args.get("kind") or "").upper() not in ("TABLE", "VIEW"):
+        return None
+    if isinstance(tree, exp.Drop):
+        tables = tree.args.get("tables") or []
+        target = tables[0] if len(tables) == 1 else None
+    else:
+        target = tree.this.this if isinstance(tree.this, exp.Schema) else tree.this
+    return target if isinstance(target, exp.Table) else None
+
+
+def check_ddl_target(tree: exp.Expression, ctx: TranslateContext) -> TranslateContext:
+    """A table or view statement that names a stream: CREATE finds the name taken, ALTER and DROP
+    find no such table; DROP … IF EXISTS does nothing, as for any missing table (the context
+    returned, to translate the statement with, does not know the stream)."""
+    from sqlglot import exp
+
+    target = ddl_target(tree)
+    if target is None or target.name.lower() not in ctx.streams:
+        return ctx
+    if target.text("db") and target.text("db").lower() not in (ctx.schema.lower(), ctx.database.lower()):
+        return ctx
+    quoted = isinstance(target.this, exp.Identifier) and target.this.quoted
+    shown = target.name if ctx.dialect == "databend" or quoted else target.name.upper()
+    if isinstance(tree, exp.Create):
+        raise CompilationError(f"Object '{shown}' already exists.", code="002002")
+    if isinstance(tree, exp.Drop) and tree.args.get("exists"):
+        return replace(ctx, streams={k: v for k, v in ctx.streams.items() if k != target.name.lower()})
+    kind = (tree.args.get("kind") or "TABLE").title()
+    raise CompilationError(f"{kind} '{shown}' does not exist or not authorized.", code="002003")
+
+
 def streams_read(tree: exp.Expression, ctx: TranslateContext) -> tuple[StreamInfo, ...]:
     from sqlglot import exp
 
     found: dict[int, StreamInfo] = {}
     ctes = {cte.alias_or_name.lower() for cte in tree.find_all(exp.CTE)}
+    target = ddl_target(tree)
     for table in tree.find_all(exp.Table):
-        if not isinstance(table.this, exp.Identifier) or table.name.lower() in ctes:
+        if not isinstance(table.this, exp.Identifier) or table.name.lower() in ctes or table is target:
             continue
         if table.text("db") and table.text("db").lower() not in (ctx.schema.lower(), ctx.database.lower()):
             continue

@@ -61,6 +61,7 @@ def translate_with_sqlglot(sql: str, ctx: TranslateContext) -> Translation:
         return _dispatch(tree, sql, ctx)
     from taskshell.translate import streams
 
+    ctx = streams.check_ddl_target(tree, ctx)
     read = streams.streams_read(tree, ctx)
     if not read:
         if consume:
