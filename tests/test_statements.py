@@ -75,6 +75,20 @@ def test_reserved_catalog_names_are_refused(shell):
     assert "reserved" in info.value.message
 
 
+@pytest.mark.parametrize("statement", [
+    "DELETE FROM _ts_tasks",
+    "UPDATE _ts_tasks SET state = 'started'",
+    "INSERT INTO _ts_tasks (name) VALUES ('x')",
+    "MERGE INTO _ts_tasks USING (SELECT 1 AS a) s ON 1 = 0 WHEN NOT MATCHED THEN INSERT (name) VALUES ('x')",
+])
+def test_the_catalogs_own_tables_can_be_read_but_not_written(shell, statement):
+    shell("CREATE TASK t AS SELECT 1")
+    with pytest.raises(TaskshellError) as info:
+        shell(statement)
+    assert "reserved" in info.value.message
+    assert shell.rows("SELECT name, state FROM _ts_tasks") == [("T", "suspended")]
+
+
 def test_division_and_dates_follow_snowflake(shell):
     assert shell.rows("SELECT 1/3, 10/4") == [(0.333333, 2.5)]
     with pytest.raises(TaskshellError) as info:

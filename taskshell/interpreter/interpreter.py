@@ -203,8 +203,9 @@ class Interpreter:
                     session.conn.execute(kind.upper())
                 unpin_streams(session.conn)
             return Result.of_status(_DONE)
-        if kind in _DDL_KINDS and translation.object_name and \
-                translation.object_name.lower().startswith(RESERVED_PREFIX):
+        named = (translation.object_name,) if kind in _DDL_KINDS else translation.tables_written
+        if any(name and name.lower().startswith(RESERVED_PREFIX) for name in named):
+            # the catalog's own tables can be read, but only taskshell's statements change them
             raise CompilationError(
                 f"Object names starting with {RESERVED_PREFIX} are reserved for the taskshell catalog.")
         if kind in _READ_KINDS:
