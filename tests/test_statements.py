@@ -62,11 +62,22 @@ def test_transactions_commit_and_roll_back(shell):
     assert shell("COMMIT").status == "Statement executed successfully."
 
 
-def test_task_ddl_inside_a_transaction_rolls_back(shell):
+@pytest.mark.parametrize("ddl", ["CREATE TASK k AS SELECT 1", "CREATE TABLE u (b INT)",
+                                 "CREATE STREAM s ON TABLE t", "ALTER TABLE t ADD COLUMN b INT"])
+def test_ddl_inside_a_transaction_commits_it_first(shell, ddl):
+    # Snowflake: a DDL statement commits the open transaction, runs as a transaction of its own,
+    # and what follows runs in autocommit mode
+    shell("CREATE TABLE t (a INT)")
     shell("BEGIN")
-    shell("CREATE TASK t AS SELECT 1")
-    shell("ROLLBACK")
-    assert shell("SHOW TASKS").rows == ()
+    shell("INSERT INTO t (a) VALUES (1)")
+    shell(ddl)
+    shell("INSERT INTO t (a) VALUES (2)")
+    shell("ROLLBACK")  # nothing left to roll back
+    assert shell.rows("SELECT a FROM t ORDER BY a") == [(1,), (2,)]
+    kinds = {"TASK": "SHOW TASKS", "TABLE u": "SHOW TABLES LIKE 'U'", "STREAM": "SHOW STREAMS"}
+    for word, listing in kinds.items():
+        if word in ddl:
+            assert len(shell(listing).rows) == 1
 
 
 def test_reserved_catalog_names_are_refused(shell):

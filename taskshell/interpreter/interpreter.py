@@ -106,10 +106,13 @@ class Interpreter:
             if type(command).__name__ not in _HANDLERS:
                 raise CompilationError(f"Unsupported SQL: {type(command).__name__} is not available yet.",
                                        code="002040")
-            module, function = _HANDLERS[type(command).__name__]
+            name = type(command).__name__
+            module, function = _HANDLERS[name]
             handler = getattr(import_module(f"taskshell.interpreter.{module}"), function)
             if module != "settings":
                 self.ensure_scheduler()
+            if name.startswith(("Create", "Alter", "Drop", "SetChangeTracking")) and name != "AlterSession":
+                self._end_transaction_for_ddl()
             result = handler(self, command)
             if self.scheduler is not None:
                 self.scheduler.notify_changed()
@@ -119,6 +122,21 @@ class Interpreter:
                 self._apply_deferred()
         return Result(result.columns, result.rows, result.status, result.notices,
                       elapsed=time.perf_counter() - started)
+
+    def _end_transaction(self, how: str) -> None:
+        """COMMIT or ROLLBACK the session's open transaction, if it has one."""
+        session = self.session
+        if session.user_transaction:
+            session.user_transaction = False
+            session.streams.invalidate()
+            if session.conn.in_transaction:
+                session.conn.execute(how)
+            unpin_streams(session.conn)
+
+    def _end_transaction_for_ddl(self) -> None:
+        """As in Snowflake, a DDL statement commits the open transaction first and then runs as a
+        transaction of its own; the statements after it run in autocommit mode."""
+        self._end_transaction("COMMIT")
 
     def _apply_deferred(self) -> None:
         actions = list(self.session.env.deferred)
@@ -196,13 +214,10 @@ class Interpreter:
             session.user_transaction = True
             return Result.of_status(_DONE)
         if kind in ("commit", "rollback"):
-            if session.user_transaction:
-                session.user_transaction = False
-                session.streams.invalidate()
-                if session.conn.in_transaction:
-                    session.conn.execute(kind.upper())
-                unpin_streams(session.conn)
+            self._end_transaction(kind.upper())
             return Result.of_status(_DONE)
+        if kind in _DDL_KINDS:
+            self._end_transaction_for_ddl()
         named = (translation.object_name,) if kind in _DDL_KINDS else translation.tables_written
         if any(name and name.lower().startswith(RESERVED_PREFIX) for name in named):
             # the catalog's own tables can be read, but only taskshell's statements change them
