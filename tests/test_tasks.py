@@ -391,6 +391,13 @@ def test_warehouses(shell):
     assert rows["CAPPED"]["max_concurrency_level"] == 3
     shell("ALTER WAREHOUSE etl SET MAX_CONCURRENCY_LEVEL = 6")
     assert {r["name"]: r for r in show(shell, "SHOW WAREHOUSES LIKE 'e%'")}["ETL"]["max_concurrency_level"] == 6
+    shell("ALTER WAREHOUSE etl SET AUTO_SUSPEND = 60 AUTO_RESUME = TRUE")  # kept, not acted on
+    shell("ALTER WAREHOUSE etl UNSET AUTO_SUSPEND")
+    for typo, name in [("CREATE WAREHOUSE w2 MAX_CONCURENCY_LEVEL = 5", "MAX_CONCURENCY_LEVEL"),
+                       ("ALTER WAREHOUSE etl SET AUTO_SUSPENDD = 5", "AUTO_SUSPENDD"),
+                       ("ALTER WAREHOUSE etl UNSET MAX_CONCURENCY_LEVEL", "MAX_CONCURENCY_LEVEL")]:
+        assert error_of(shell, typo).message == f"invalid property '{name}' for 'WAREHOUSE'"
+    assert "W2" not in shell.column("SHOW WAREHOUSES", "name")
     assert shell("DROP WAREHOUSE etl").status == "ETL successfully dropped."
     error_of(shell, "DROP WAREHOUSE default")
     error_of(shell, "CREATE TASK t WAREHOUSE = missing AS SELECT 1")

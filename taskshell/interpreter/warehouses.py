@@ -17,6 +17,11 @@ _SIZE_ALIASES = {"X-SMALL": "XSMALL", "X-LARGE": "XLARGE", "2X-LARGE": "XXLARGE"
                  "3X-LARGE": "XXXLARGE", "3XLARGE": "XXXLARGE", "4X-LARGE": "X4LARGE", "4XLARGE": "X4LARGE",
                  "5X-LARGE": "X5LARGE", "5XLARGE": "X5LARGE", "6X-LARGE": "X6LARGE", "6XLARGE": "X6LARGE"}
 _KNOWN = {"WAREHOUSE_SIZE", "MAX_CONCURRENCY_LEVEL", "COMMENT"}
+# the other properties and parameters CREATE/ALTER WAREHOUSE takes: kept and shown, not acted on
+_ACCEPTED = {"WAREHOUSE_TYPE", "GENERATION", "RESOURCE_CONSTRAINT", "MAX_CLUSTER_COUNT", "MIN_CLUSTER_COUNT",
+             "SCALING_POLICY", "AUTO_SUSPEND", "AUTO_RESUME", "INITIALLY_SUSPENDED", "RESOURCE_MONITOR",
+             "ENABLE_QUERY_ACCELERATION", "QUERY_ACCELERATION_MAX_SCALE_FACTOR", "WAIT_FOR_COMPLETION",
+             "STATEMENT_QUEUED_TIMEOUT_IN_SECONDS", "STATEMENT_TIMEOUT_IN_SECONDS", "TAG"}
 
 
 def normalize_size(value: object) -> str:
@@ -40,8 +45,10 @@ def _props(props: tuple[tuple[str, object], ...]) -> tuple[dict[str, object], di
             known[name] = value
         elif name == "COMMENT":
             known[name] = None if value is None else str(value)
-        else:
+        elif name in _ACCEPTED:
             other[name] = value
+        else:  # a misspelt property must not pass unnoticed
+            raise CompilationError(f"invalid property '{name}' for 'WAREHOUSE'", code="002043")
     return known, other
 
 
@@ -96,8 +103,10 @@ def alter_warehouse(interp: Interpreter, cmd: ast.AlterWarehouse) -> Result:
                 known["WAREHOUSE_SIZE"] = "XSMALL"
             elif unset in ("MAX_CONCURRENCY_LEVEL", "COMMENT"):
                 known[unset] = None
-            else:
+            elif unset in _ACCEPTED:
                 properties.pop(unset, None)
+            else:
+                raise CompilationError(f"invalid property '{unset}' for 'WAREHOUSE'", code="002043")
         sets = {"size": known.get("WAREHOUSE_SIZE", existing[1]),
                 "max_concurrency_level": known.get("MAX_CONCURRENCY_LEVEL", existing[2]),
                 "comment": known.get("COMMENT", existing[4]), "properties": json.dumps(properties)}
