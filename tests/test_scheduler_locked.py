@@ -1,10 +1,12 @@
-"""A catalog locked past the busy timeout (a user's open transaction) must not leave runs EXECUTING:
-a run's end waits for the lock; a process that stops before it can record it stays registered, so
-that liveness fails the run."""
+"""Runs on the real clock against other connections: a catalog locked past the busy timeout (a
+user's open transaction) must not leave runs EXECUTING — a run's end waits for the lock, and a
+process that stops before it can record it stays registered, so that liveness fails the run —
+and two sessions must not retry one failed graph run twice."""
 
 from __future__ import annotations
 
 import sqlite3
+import threading
 import time
 from pathlib import Path
 
@@ -12,6 +14,7 @@ import pytest
 
 from taskshell.catalog import db
 from taskshell.catalog.db import Catalog, write_transaction
+from taskshell.errors import TaskshellError
 from taskshell.interpreter.interpreter import Interpreter
 from taskshell.interpreter.session import Session
 from taskshell.scheduler import liveness
@@ -102,3 +105,34 @@ def test_a_process_that_stops_before_it_can_record_a_run_is_left_to_liveness(loc
     assert _rows(path, "SELECT state, error_message FROM _ts_task_runs WHERE seq = 1") == [
         ("FAILED", liveness.NO_HEARTBEAT_MESSAGE)]
     assert _rows(path, "SELECT state FROM _ts_graph_runs WHERE id = 1") == [("FAILED",)]
+
+
+def test_a_second_retry_last_while_the_first_runs_is_refused(tmp_path):
+    # two sessions retry the same failed graph run: the second finds the retry under way, and the
+    # tasks after the failed one run once
+    path = tmp_path / "c.db"
+    catalogs = [Catalog(str(path)), Catalog(str(path))]
+    first, second = (Interpreter(Session(catalog=c, clock=RealClock())) for c in catalogs)
+    try:
+        for sql in ["CREATE TABLE flag (ok INT)", "INSERT INTO flag VALUES (0)", "CREATE TABLE t (a INT)",
+                    "CREATE TASK r AS SELECT 1",
+                    "CREATE TASK b AFTER r AS BEGIN SELECT SYSTEM$WAIT(1); SELECT 1 / (SELECT ok FROM flag); END",
+                    "CREATE TASK c AFTER b AS INSERT INTO t VALUES (1)", "ALTER TASK b RESUME", "ALTER TASK c RESUME"]:
+            first.execute(sql)
+        first.execute("EXECUTE TASK r")  # B fails once its second is up
+        first.execute("UPDATE flag SET ok = 1")
+        retry = threading.Thread(target=first.execute, args=("EXECUTE TASK r RETRY LAST",))
+        retry.start()
+        _until(lambda: _rows(path, "SELECT 1 FROM _ts_graph_runs WHERE state = 'EXECUTING'"))
+        with pytest.raises(TaskshellError) as caught:
+            second.execute("EXECUTE TASK r RETRY LAST")
+        assert "its last graph run is still executing" in caught.value.message
+        retry.join(30)
+    finally:
+        first.close()
+        second.close()
+        for catalog in catalogs:
+            catalog.close()
+    assert _rows(path, "SELECT a FROM t") == [(1,)]
+    assert _rows(path, "SELECT attempt_number, state FROM _ts_graph_runs ORDER BY id") == [
+        (1, "FAILED"), (2, "SUCCEEDED")]

@@ -495,8 +495,13 @@ def _last_failed_graph_run(interp: Interpreter, task: TaskRecord) -> tuple[int, 
     conn = interp.session.conn
     last = conn.execute(
         "SELECT id, run_id, state, graph_version, attempt_number FROM _ts_graph_runs"
-        " WHERE root_task_id = ? AND state NOT IN ('SKIPPED', 'EXECUTING') ORDER BY id DESC LIMIT 1",
+        " WHERE root_task_id = ? AND state != 'SKIPPED' ORDER BY id DESC LIMIT 1",
         (task.id,)).fetchone()
+    if last and last[2] == "EXECUTING":
+        # a retry (or a new run) is under way: a second RETRY LAST would run the same tasks again
+        raise CompilationError(
+            f"Cannot perform RETRY LAST on task {task.name}: its last graph run is still executing.",
+            code="091427")
     if not last or last[2] not in ("FAILED", "CANCELLED"):
         raise CompilationError(
             f"Cannot perform RETRY LAST on task {task.name}: its last graph run did not fail.", code="091427")
