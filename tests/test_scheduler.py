@@ -350,6 +350,27 @@ def test_task_auto_retry_attempts_retries_a_failed_graph_run(sched):
     assert len({r[2] for r in rows}) == 1
 
 
+def test_no_automatic_retry_of_a_graph_changed_after_its_run_began(sched):
+    # B fails while C still runs; B is then dropped (its root suspended first): the graph changed,
+    # so, as for RETRY LAST, the failed run is not retried and neither B nor D after it runs again
+    sched("CREATE TABLE t (who VARCHAR)")
+    sched("CREATE TABLE gate (ok INT)")
+    sched("INSERT INTO gate VALUES (0)")
+    sched("CREATE TASK r SCHEDULE = '10 MINUTE' TASK_AUTO_RETRY_ATTEMPTS = 1 AS SELECT 1")
+    sched("CREATE TASK b AFTER r AS INSERT INTO t SELECT 'b' WHERE 1 / (SELECT ok FROM gate) = 1")
+    sched("CREATE TASK c AFTER r AS SELECT SYSTEM$WAIT(60)")
+    sched("CREATE TASK d AFTER b AS INSERT INTO t VALUES ('d')")
+    sched("SELECT SYSTEM$TASK_DEPENDENTS_ENABLE('r')")
+    sched.wait(630)
+    sched("ALTER TASK r SUSPEND")
+    sched("DROP TASK b")
+    sched("UPDATE gate SET ok = 1")
+    sched.wait(300)
+    assert sorted(sched.history("NAME, STATE, ATTEMPT_NUMBER")) == [
+        ("B", "FAILED", 1), ("C", "SUCCEEDED", 1), ("R", "SUCCEEDED", 1)]
+    assert sched.rows("SELECT who FROM t") == []
+
+
 def test_user_task_timeout_rolls_the_run_back_whole(sched):
     sched("CREATE TABLE t (a INT)")
     sched("CREATE TASK slow SCHEDULE = '1 MINUTE' USER_TASK_TIMEOUT_MS = 5000"

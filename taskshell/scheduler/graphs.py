@@ -509,7 +509,9 @@ class GraphRunner:
         if run.state != "FAILED" or run.attempt > limit:
             return None
         current = task_rows.get_by_id(conn, run.plan.root.id)
-        if current is None:
+        if current is None or current.graph_version != run.plan.root.graph_version:
+            # like RETRY LAST: no retry of a graph that was changed (a task dropped, added or
+            # altered) after its failed run began
             return None
         key = None
         if run.scheduled_from == "SCHEDULE":
