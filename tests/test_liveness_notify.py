@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 
 from taskshell.catalog.db import write_transaction
 from taskshell.notify.outbox import record_finished_run
 from taskshell.scheduler import liveness
+from tests.conftest import Shell
 
 
 def test_expired_run_queues_a_task_failed_message(shell):
@@ -74,3 +77,54 @@ def test_an_expired_graph_run_counts_once_against_its_root(shell):
         assert counts == {"ROOT": 1, "A": 0, "B": 0}
     finally:
         conn.close()
+
+
+def _gone_pid() -> int:
+    """The pid of a process that has ended."""
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    proc.wait()
+    return proc.pid
+
+
+def _left_by_a_virtual_process(conn, owner: str) -> None:
+    """Every run as a `--clock` process (registered without a heartbeat) that was killed left it."""
+    conn.execute("UPDATE _ts_task_runs SET state = 'EXECUTING', completed_time = NULL, claimed_by = ?", (owner,))
+    conn.execute("UPDATE _ts_graph_runs SET state = 'EXECUTING', completed_time = NULL, claimed_by = ?", (owner,))
+    conn.execute("INSERT INTO _ts_processes(id, pid, started_at, heartbeat_at, heartbeat_ms) VALUES (?, ?, 0, 0, NULL)",
+                 (owner, _gone_pid()))
+    conn.commit()
+
+
+def test_a_heart_beating_process_fails_the_runs_of_a_gone_virtual_clock_process(shell):
+    shell("CREATE TASK t AS SELECT 1")
+    shell("EXECUTE TASK t")
+    conn = shell.catalog.connect()
+    try:
+        _left_by_a_virtual_process(conn, "ghost")
+        liveness.register(conn, "me", 1000)
+        assert liveness.beat_and_expire(conn, "me", 1000, 1_000_000) == 1
+        assert conn.execute("SELECT state, error_message FROM _ts_task_runs").fetchall() == [
+            ("FAILED", liveness.NO_HEARTBEAT_MESSAGE)]
+        assert conn.execute("SELECT state FROM _ts_graph_runs").fetchall() == [("FAILED",)]
+        assert conn.execute("SELECT id FROM _ts_processes").fetchall() == [("me",)]
+    finally:
+        conn.close()
+
+
+def test_a_virtual_clock_scheduler_fails_the_runs_of_gone_processes_when_it_starts(tmp_path):
+    from tests.test_scheduler import Scheduled
+
+    first = Shell(tmp_path / "c.db")
+    first("CREATE TASK t AS SELECT 1")
+    first("EXECUTE TASK t")
+    conn = first.catalog.connect()
+    _left_by_a_virtual_process(conn, "ghost")
+    conn.close()
+    first.close()
+    second = Scheduled(tmp_path / "c.db")  # starts its scheduler
+    try:
+        assert second.rows("SELECT state, error_message FROM _ts_task_runs") == [
+            ("FAILED", liveness.NO_HEARTBEAT_MESSAGE)]
+        assert second.rows("SELECT count(*) FROM _ts_processes WHERE id = 'ghost'") == [(0,)]
+    finally:
+        second.close()

@@ -60,10 +60,44 @@ def beat_and_expire(conn: sqlite3.Connection, process_id: str, heartbeat_ms: int
         dead = [r[0] for r in conn.execute(
             "SELECT id FROM _ts_processes WHERE id != ? AND heartbeat_ms IS NOT NULL"
             " AND heartbeat_at < ? - heartbeat_ms * 1000 * ?", (process_id, now, EXPIRY_BEATS))]
+        dead += _gone(conn, process_id, "heartbeat_ms IS NULL")
         for owner in dead:
             failed += expire_owner(conn, owner, clock_now_us, hooks, dialect)
             conn.execute("DELETE FROM _ts_processes WHERE id = ?", (owner,))
     return failed
+
+
+def expire_gone(conn: sqlite3.Connection, process_id: str, clock_now_us: int,
+                hooks: Sequence[FinishedHook] = (), dialect: str = "snowflake") -> int:
+    """Fail the runs of every registered process that no longer exists (a scheduler starting on a
+    virtual clock, which never beats and so never judges others by their beats, does this once)."""
+    failed = 0
+    with write_transaction(conn):
+        for owner in _gone(conn, process_id, "1"):
+            failed += expire_owner(conn, owner, clock_now_us, hooks, dialect)
+            conn.execute("DELETE FROM _ts_processes WHERE id = ?", (owner,))
+    return failed
+
+
+def _gone(conn: sqlite3.Connection, process_id: str, where: str) -> list[str]:
+    """The other registered processes matching `where` whose process id no longer runs. A process
+    on a virtual clock registers without a heartbeat; this is how its death is noticed. A WAL
+    catalog is only ever shared by processes of one machine, so their pids can be asked about (a
+    reused pid only makes a dead process look alive, as before)."""
+    return [owner for owner, pid in conn.execute(
+        f"SELECT id, pid FROM _ts_processes WHERE id != ? AND {where}", (process_id,)) if not _alive(pid)]
+
+
+def _alive(pid: int | None) -> bool:
+    if not pid or pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # exists, but not ours to signal
+        return True
+    return True
 
 
 def _instant(us: int | None) -> datetime | None:
