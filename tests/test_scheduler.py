@@ -350,6 +350,21 @@ def test_task_auto_retry_attempts_retries_a_failed_graph_run(sched):
     assert len({r[2] for r in rows}) == 1
 
 
+@pytest.mark.parametrize("body", ["SELECT SYSTEM$WAIT(150)",
+                                  "BEGIN INSERT INTO t VALUES (1); SELECT SYSTEM$WAIT(150); END"])
+def test_fire_times_during_a_run_are_skipped_whether_or_not_its_body_writes(sched, body):
+    # a body that writes holds the write lock while it waits: the claims of the fire times meanwhile
+    # wait for it, yet must still see that the run was going on when they came due
+    sched("CREATE TABLE t (a INT)")
+    sched(f"CREATE TASK w SCHEDULE = '1 MINUTE' AS {body}")
+    sched("ALTER TASK w RESUME")
+    sched.wait(9 * 60 + 30)
+    rows = sched.history("STATE, SCHEDULED_TIME, COMPLETED_TIME")
+    assert [r[0] for r in rows] == ["SUCCEEDED", "SKIPPED", "SKIPPED"] * 3
+    skipped = [r for r in rows if r[0] == "SKIPPED"]
+    assert all(completed == scheduled for _, scheduled, completed in skipped)  # skipped when due
+
+
 def test_no_automatic_retry_of_a_graph_changed_after_its_run_began(sched):
     # B fails while C still runs; B is then dropped (its root suspended first): the graph changed,
     # so, as for RETRY LAST, the failed run is not retried and neither B nor D after it runs again

@@ -136,3 +136,31 @@ def test_a_second_retry_last_while_the_first_runs_is_refused(tmp_path):
     assert _rows(path, "SELECT a FROM t") == [(1,)]
     assert _rows(path, "SELECT attempt_number, state FROM _ts_graph_runs ORDER BY id") == [
         (1, "FAILED"), (2, "SUCCEEDED")]
+
+
+def test_fire_times_during_a_run_that_holds_the_write_lock_are_skipped_when_due(tmp_path):
+    # the body writes, so it holds the write lock while it waits: the scheduler must still notice
+    # each fire time meanwhile (its heartbeat, which waits for the lock, beats on its own thread)
+    # and record it SKIPPED, neither queued behind the run nor lost
+    path = tmp_path / "c.db"
+    catalog = Catalog(str(path))
+    interp = Interpreter(Session(catalog=catalog, clock=RealClock()))
+    for sql in ["CREATE TABLE t (a INT)",
+                "CREATE TASK w SCHEDULE = '1 SECONDS' AS BEGIN INSERT INTO t VALUES (1);"
+                " SELECT SYSTEM$WAIT(2500, 'MILLISECONDS'); END",
+                "ALTER TASK w RESUME"]:
+        interp.execute(sql)
+    interp.close()
+    scheduler = Scheduler(catalog, RealClock())
+    scheduler.start()
+    try:
+        _until(lambda: _rows(path, "SELECT count(*) FROM _ts_task_runs")[0][0] >= 4, 20)
+    finally:
+        scheduler.stop()
+        catalog.close()
+    rows = _rows(path, "SELECT state, scheduled_time, completed_time FROM _ts_task_runs ORDER BY scheduled_time")
+    first = rows[0][1]
+    assert [(at - first) // 1_000_000 for _, at, _ in rows[:4]] == [0, 1, 2, 3]  # every fire time has its row
+    assert [state for state, _, _ in rows[:3]] == ["SUCCEEDED", "SKIPPED", "SKIPPED"]
+    assert rows[3][0] != "SKIPPED"
+    assert all(done - at < 500_000 for state, at, done in rows[1:3])  # skipped when due, not when the lock came free

@@ -83,6 +83,9 @@ def claim(conn: sqlite3.Connection, due: list[Due], transaction: Callable[[], Ab
     pending: list[_Pending] = []
     slots: list[str | None] = []
     try:
+        # what overlapped when the fire times came due, read before the write lock is waited for:
+        # a run whose body writes holds that lock, and by the time it is free that run has ended
+        blocked, checked = _blocked(conn, [d.task_id for d in due]), runner.clock.now()
         with transaction():
             roots = _records(conn, [d.task_id for d in due])
             graphed = _with_more_tasks(conn, list(roots))
@@ -97,9 +100,9 @@ def claim(conn: sqlite3.Connection, due: list[Due], transaction: Callable[[], Ab
                 simple = not (root.condition or root.task_auto_retry_attempts or root.id in graphed)
                 if strict and not simple:
                     break
-                if overlaps(conn, root, executing):
+                if root.id in blocked or overlaps(conn, root, executing):
                     _flush(conn, pending, out, runner, graphs, slots)  # rows go in in due order
-                    out.append(_skip(conn, item, root, runner, graphs))
+                    out.append(_skip(conn, item, root, runner, graphs, checked if root.id in blocked else None))
                     continue
                 # a strict batch starts every root it claims: take the slot before the claim, or stop
                 can_start = (startable is None or startable(root)) and not root.condition \
@@ -165,17 +168,19 @@ def _run_id(at: datetime) -> int:
 
 
 def _skip(conn: sqlite3.Connection, item: Due, root: TaskRecord, runner: TaskRunner,
-          graphs: GraphRunner) -> Claimed:
-    """A fire time that comes while the root's previous graph run still executes: recorded SKIPPED."""
+          graphs: GraphRunner, decided: datetime | None = None) -> Claimed:
+    """A fire time that comes while the root's previous graph run still executes: recorded SKIPPED
+    (`decided`: when that was seen, if before now)."""
     at = item.at
+    now = decided or runner.clock.now()
     message = OVERLAP_MESSAGE.get(runner.dialect, OVERLAP_MESSAGE["snowflake"])
     graph_id = graphs.insert_graph_run(conn, root, "SKIPPED", at, "SCHEDULE", _run_id(at), 1,
-                                       claim_key(root.uuid, at, 1), completed=runner.clock.now())
+                                       claim_key(root.uuid, at, 1), completed=now)
     if graph_id is None:
         return Claimed(item)
     req = RunRequest(task=root, root=root, scheduled_time=at, scheduled_from="SCHEDULE", run_id=_run_id(at),
                      graph_version=root.graph_version, graph_run_id=graph_id)
-    runner.record_skip_in(conn, req, None, message)
+    runner.record_skip_in(conn, req, None, message, now)
     return Claimed(item, skipped=(root, message))
 
 
@@ -205,6 +210,16 @@ def _records(conn: sqlite3.Connection, ids: list[int]) -> dict[int, TaskRecord]:
             _KNOWN[row[0]] = (row, record)
             found[row[0]] = record
     return found
+
+
+def _blocked(conn: sqlite3.Connection, ids: list[int]) -> set[int]:
+    """The roots among `ids` whose previous graph run blocks a new one now (read outside any
+    transaction; see `claim`)."""
+    running = _executing(conn, ids)
+    if not running:
+        return set()
+    roots = _records(conn, list(running))
+    return {root_id for root_id, root in roots.items() if overlaps(conn, root, running)}
 
 
 def _executing(conn: sqlite3.Connection, ids: list[int]) -> set[int]:

@@ -879,9 +879,10 @@ class TaskRunner:
         return RunOutcome(state, seq, query_id, code, message, completed=now), notices
 
     def record_skip_in(self, conn: sqlite3.Connection, req: RunRequest, code: str | None,
-                       message: str) -> None:
-        """Inside the caller's write transaction: a SKIPPED run row (an overlapping fire time)."""
-        now = self.clock.now()
+                       message: str, now: datetime | None = None) -> None:
+        """Inside the caller's write transaction: a SKIPPED run row (an overlapping fire time,
+        seen at `now`, default now)."""
+        now = now or self.clock.now()
         seq = self._insert_run(conn, req, "SKIPPED", None, None, (code, message), completed=now)
         finished = self._finished(req, seq, "SKIPPED", code, message, None, None, now)
         for hook in self.on_finished:

@@ -109,6 +109,7 @@ class Scheduler:
         self._claimed_at = 0.0  # when a claimer last started or moved on (time.monotonic)
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
+        self._beater: threading.Thread | None = None
         self._conn: sqlite3.Connection | None = None
         self._signature: object = None
         self.bus.subscribe(self._on_event, kinds=(TASK_AUTO_SUSPENDED,))
@@ -133,6 +134,10 @@ class Scheduler:
         if not self.virtual:
             self._thread = threading.Thread(target=self._loop, daemon=True, name="taskshell-scheduler")
             self._thread.start()
+            # beats have a thread of their own: a beat waits for the write lock, which a task body
+            # that writes holds while it runs, and the loop must notice fire times meanwhile
+            self._beater = threading.Thread(target=self._beats, daemon=True, name="taskshell-heartbeat")
+            self._beater.start()
             threading.Thread(target=self._checkpoints, daemon=True, name="taskshell-checkpoints").start()
 
     def keep_alive(self) -> None:
@@ -143,14 +148,16 @@ class Scheduler:
             return
         self._conn = self.catalog.connect()
         liveness.register(self._conn, self.catalog.process_id, self.heartbeat_ms)
-        self._thread = threading.Thread(target=self._beats, daemon=True, name="taskshell-heartbeat")
-        self._thread.start()
+        self._beater = threading.Thread(target=self._beats, daemon=True, name="taskshell-heartbeat")
+        self._beater.start()
 
     def _beats(self) -> None:
         conn = self.catalog.connect()
         try:
-            while not self._stopping.wait(self.heartbeat_ms / 1000):
-                self._beat(conn)
+            while True:
+                self._beat(conn)  # at once first: runs left by processes that died fail now
+                if self._stopping.wait(self.heartbeat_ms / 1000):
+                    break
         finally:
             conn.close()
 
@@ -163,6 +170,11 @@ class Scheduler:
         if self._thread is not None:
             self._thread.join()
             self._thread = None
+        if self._beater is not None:
+            # a beat under way would register the process again after it unregisters below; one
+            # stuck on a locked catalog is left to give up by itself
+            self._beater.join(timeout=1.0)
+            self._beater = None
         if self.virtual:
             self._cancel_virtual()
         else:
@@ -415,7 +427,7 @@ class Scheduler:
     def _loop(self) -> None:
         conn = self.catalog.connect()
         version = None
-        next_beat = next_poll = next_read = 0.0
+        next_poll = next_read = 0.0
         try:
             while not self._stopping.is_set():
                 # other processes' changes are looked for every poll interval, not at every fire time;
@@ -428,10 +440,6 @@ class Scheduler:
                         version = current
                         next_read = time.monotonic() + REREAD_SECONDS
                         self._refresh(conn)
-                # the beat first: a claimer started now would keep the write lock busy for a while
-                if time.monotonic() >= next_beat:
-                    next_beat = time.monotonic() + self.heartbeat_ms / 1000
-                    self._beat(conn)
                 self._kick(self.clock.now())
                 timeout = self.poll_seconds
                 with self._lock:
