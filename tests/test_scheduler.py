@@ -218,6 +218,14 @@ def test_allow_overlapping_execution_lets_a_new_run_start_while_children_run(sch
                      (second_run, "2026-11-01 00:02:00.000 -0700")]
 
 
+def test_a_root_allowed_to_overlap_is_still_skipped_while_it_runs_itself_and_says_why(sched):
+    sched("CREATE TASK root SCHEDULE = '1 MINUTE' ALLOW_OVERLAPPING_EXECUTION = TRUE AS SELECT SYSTEM$WAIT(90)")
+    sched("ALTER TASK root RESUME")
+    sched.wait(155)
+    rows = sched.history("STATE, ERROR_MESSAGE")
+    assert rows == [("SUCCEEDED", None), ("SKIPPED", "Skipped: the previous run of this root task is still executing.")]
+
+
 # ---------------------------------------------------------------- WHEN
 def test_when_false_skips_with_snowflake_code_and_children_do_not_run(sched):
     sched("CREATE TABLE flags (on_ INT)")

@@ -24,7 +24,15 @@ from datetime import datetime
 
 from taskshell.catalog import tasks as task_rows
 from taskshell.catalog.tasks import TaskRecord
-from taskshell.scheduler.graphs import OVERLAP_MESSAGE, GraphPlan, GraphRun, GraphRunner, claim_key, load_plan
+from taskshell.scheduler.graphs import (
+    OVERLAP_MESSAGE,
+    ROOT_OVERLAP_MESSAGE,
+    GraphPlan,
+    GraphRun,
+    GraphRunner,
+    claim_key,
+    load_plan,
+)
 from taskshell.scheduler.runs import RunRequest, Started, TaskRunner
 
 _CHUNK = 500  # bound parameters per IN (...) list
@@ -174,6 +182,8 @@ def _skip(conn: sqlite3.Connection, item: Due, root: TaskRecord, runner: TaskRun
     at = item.at
     now = decided or runner.clock.now()
     message = OVERLAP_MESSAGE.get(runner.dialect, OVERLAP_MESSAGE["snowflake"])
+    if runner.dialect == "snowflake" and _policy(root) != "NO_OVERLAP":
+        message = ROOT_OVERLAP_MESSAGE
     graph_id = graphs.insert_graph_run(conn, root, "SKIPPED", at, "SCHEDULE", _run_id(at), 1,
                                        claim_key(root.uuid, at, 1), completed=now)
     if graph_id is None:

@@ -44,6 +44,8 @@ OVERLAP_MESSAGE = {
                  "ALLOW_OVERLAPPING_EXECUTION is FALSE.",
     "databend": "OVERLAPPING_EXECUTION: previous task run is still executing",
 }
+# overlapping graph runs are allowed, but a root never overlaps its own previous run
+ROOT_OVERLAP_MESSAGE = "Skipped: the previous run of this root task is still executing."
 
 
 @dataclass(slots=True)  # a record: never changed once made (frozen would cost ~2 µs more per run)
