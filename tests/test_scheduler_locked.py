@@ -21,14 +21,7 @@ from taskshell.scheduler import liveness
 from taskshell.scheduler import scheduler as scheduler_module
 from taskshell.scheduler.clock import RealClock
 from taskshell.scheduler.scheduler import Scheduler
-
-
-def _rows(path: Path, sql: str) -> list[tuple]:
-    conn = sqlite3.connect(path)
-    try:
-        return conn.execute(sql).fetchall()
-    finally:
-        conn.close()
+from tests.test_scheduler_processes import _rows
 
 
 def _until(check, seconds: float = 10.0) -> None:  # noqa: ANN001

@@ -149,6 +149,13 @@ def has_background_work(catalog: Catalog) -> bool:
 def write_transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
     """BEGIN IMMEDIATE … COMMIT, rolled back whole on any error."""
     conn.execute("BEGIN IMMEDIATE")
+    with committed(conn):
+        yield conn
+
+
+@contextmanager
+def committed(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    """The rest of a transaction already begun on `conn`: COMMIT after it, ROLLBACK if it raises."""
     try:
         yield conn
     except BaseException:

@@ -18,6 +18,7 @@ from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any
 
+from taskshell.catalog.db import committed
 from taskshell.scheduler.clock import Clock, VirtualClock
 from taskshell.scheduler.sim import Fiber, Simulation
 from taskshell.scheduler.workers import WorkerPool
@@ -160,14 +161,8 @@ class RealRuntime(Runtime):
                     # another process's long write): a patient write tries again
                     if not (patient and is_busy(exc)) or self.abandoned:
                         raise
-            try:
+            with committed(conn):
                 yield conn
-            except BaseException:
-                if conn.in_transaction:
-                    conn.execute("ROLLBACK")
-                raise
-            else:
-                conn.execute("COMMIT")
 
     def acquire_slot(self, warehouse: str | None, control: RunControl) -> bool:
         if self.limit_of(warehouse) is None:
@@ -255,13 +250,8 @@ class VirtualRuntime(Runtime):
                 self.sim.wait_for_write_lock()
         self.lock_holders += 1
         try:
-            yield conn
-        except BaseException:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            raise
-        else:
-            conn.execute("COMMIT")
+            with committed(conn):
+                yield conn
         finally:
             self.lock_holders -= 1
             self.sim.write_lock_released()
