@@ -138,3 +138,21 @@ def test_a_transaction_left_open_at_the_end_does_not_leave_runs_executing(tmp_pa
         assert conn.execute("SELECT count(*) FROM _ts_graph_runs WHERE state = 'EXECUTING'").fetchone() == (0,)
     finally:
         conn.close()
+
+
+def test_the_first_task_ddl_inside_a_transaction_commits_it_and_starts_the_scheduler(tmp_path: Path) -> None:
+    # the process has no scheduler yet; the DDL commits the open transaction before the scheduler
+    # starts (starting registers the process, a write the session's own lock would block)
+    catalog = tmp_path / "c.db"
+    assert run_program([str(catalog), "-c", "CREATE TABLE t (a INT)"]).returncode == 0
+    began = time.monotonic()
+    result = run_program([str(catalog), "--format", "csv", "-c",
+                          "BEGIN; INSERT INTO t VALUES (1); CREATE TASK k SCHEDULE = '1 SECONDS'"
+                          " AS INSERT INTO t VALUES (2); ALTER TASK k RESUME; SELECT SYSTEM$WAIT(1.5)"])
+    assert result.returncode == 0, result.stderr
+    assert time.monotonic() - began < 8
+    conn = sqlite3.connect(catalog)
+    try:
+        assert sorted(r[0] for r in conn.execute("SELECT a FROM t")) == [1, 2]
+    finally:
+        conn.close()

@@ -80,7 +80,10 @@ class Interpreter:
         once when the catalog already has started tasks or undelivered messages).
         """
         with self._starting:
-            if self.scheduler is None and self.scheduler_factory is not None:
+            # not inside the session's own transaction: starting registers the process, a write
+            # that would wait for the very lock this session holds (the next statement starts it)
+            if self.scheduler is None and self.scheduler_factory is not None \
+                    and not self.session.user_transaction:
                 factory, self.scheduler_factory = self.scheduler_factory, None
                 self.attach_scheduler(factory())
         return self.scheduler
@@ -109,10 +112,10 @@ class Interpreter:
             name = type(command).__name__
             module, function = _HANDLERS[name]
             handler = getattr(import_module(f"taskshell.interpreter.{module}"), function)
-            if module != "settings":
-                self.ensure_scheduler()
             if name.startswith(("Create", "Alter", "Drop", "SetChangeTracking")) and name != "AlterSession":
                 self._end_transaction_for_ddl()
+            if module != "settings":
+                self.ensure_scheduler()
             result = handler(self, command)
             if self.scheduler is not None:
                 self.scheduler.notify_changed()
