@@ -86,12 +86,13 @@ def _gone_pid() -> int:
     return proc.pid
 
 
-def _left_by_a_virtual_process(conn, owner: str) -> None:
-    """Every run as a `--clock` process (registered without a heartbeat) that was killed left it."""
+def _left_by_a_virtual_process(conn, owner: str, space: str | None = None) -> None:
+    """Every run as a `--clock` process (registered without a heartbeat) that was killed left it;
+    `space`: the pids it saw (default: the same as this process)."""
     conn.execute("UPDATE _ts_task_runs SET state = 'EXECUTING', completed_time = NULL, claimed_by = ?", (owner,))
     conn.execute("UPDATE _ts_graph_runs SET state = 'EXECUTING', completed_time = NULL, claimed_by = ?", (owner,))
-    conn.execute("INSERT INTO _ts_processes(id, pid, started_at, heartbeat_at, heartbeat_ms) VALUES (?, ?, 0, 0, NULL)",
-                 (owner, _gone_pid()))
+    conn.execute("INSERT INTO _ts_processes(id, pid, started_at, heartbeat_at, heartbeat_ms, pid_space)"
+                 " VALUES (?, ?, 0, 0, NULL, ?)", (owner, _gone_pid(), space or liveness.pid_space()))
     conn.commit()
 
 
@@ -128,3 +129,18 @@ def test_a_virtual_clock_scheduler_fails_the_runs_of_gone_processes_when_it_star
         assert second.rows("SELECT count(*) FROM _ts_processes WHERE id = 'ghost'") == [(0,)]
     finally:
         second.close()
+
+
+def test_a_process_that_sees_other_pids_is_not_judged_by_its_pid(shell):
+    # e.g. a --clock process in a container sharing the catalog's volume: its pid means nothing here
+    shell("CREATE TASK t AS SELECT 1")
+    shell("EXECUTE TASK t")
+    conn = shell.catalog.connect()
+    try:
+        _left_by_a_virtual_process(conn, "elsewhere", space="another-host:4026531836")
+        liveness.register(conn, "me", 1000)
+        assert liveness.beat_and_expire(conn, "me", 1000, 1_000_000) == 0
+        assert liveness.expire_gone(conn, "me", 1_000_000) == 0
+        assert conn.execute("SELECT state FROM _ts_task_runs").fetchall() == [("EXECUTING",)]
+    finally:
+        conn.close()

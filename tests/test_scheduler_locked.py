@@ -157,3 +157,24 @@ def test_fire_times_during_a_run_that_holds_the_write_lock_are_skipped_when_due(
     assert [state for state, _, _ in rows[:3]] == ["SUCCEEDED", "SKIPPED", "SKIPPED"]
     assert rows[3][0] != "SKIPPED"
     assert all(done - at < 500_000 for state, at, done in rows[1:3])  # skipped when due, not when the lock came free
+
+
+def test_a_beat_waiting_for_the_lock_at_stop_does_not_register_the_process_again(tmp_path):
+    path = tmp_path / "c.db"
+    catalog = Catalog(str(path))
+    scheduler = Scheduler(catalog, RealClock(), heartbeat_ms=100)
+    scheduler.start()
+    time.sleep(0.3)
+    user = sqlite3.connect(path, isolation_level=None, timeout=10, check_same_thread=False)
+    user.execute("BEGIN IMMEDIATE")  # another session holds the write lock across the stop
+    release = threading.Timer(1.2, lambda: user.execute("ROLLBACK"))
+    release.start()
+    try:
+        time.sleep(0.15)  # a beat now waits for the lock
+        scheduler.stop()  # waits 1 s for the beat, then unregisters once the lock is free
+        release.join()
+        time.sleep(0.3)  # the beat gets the lock after the stop: it must write nothing
+    finally:
+        user.close()
+        catalog.close()
+    assert _rows(path, "SELECT count(*) FROM _ts_processes") == [(0,)]

@@ -243,6 +243,11 @@ MIGRATIONS: tuple[str, ...] = (
     DROP INDEX _ts_graph_runs_by_owner;
     CREATE INDEX _ts_graph_runs_executing_by_owner ON _ts_graph_runs(claimed_by) WHERE state = 'EXECUTING';
     """,
+    # 7: where a process's pid means something: a process that never beats (virtual clock) is
+    # judged by its pid, but only by processes that see the same pids (same host, same namespace)
+    """
+    ALTER TABLE _ts_processes ADD COLUMN pid_space TEXT;
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

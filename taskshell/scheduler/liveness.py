@@ -9,9 +9,10 @@ notices marks its EXECUTING runs FAILED. A checker that could not write its own 
 from __future__ import annotations
 
 import os
+import socket
 import sqlite3
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
@@ -29,14 +30,25 @@ def real_us() -> int:
     return time.time_ns() // 1000
 
 
+def pid_space() -> str:
+    """Which pids this process can see: its host and, where the system tells, its pid namespace
+    (a container sharing the catalog's volume sees other pids)."""
+    try:
+        namespace = os.stat("/proc/self/ns/pid").st_ino
+    except OSError:
+        namespace = 0
+    return f"{socket.gethostname()}:{namespace}"
+
+
 def register(conn: sqlite3.Connection, process_id: str, heartbeat_ms: int | None) -> None:
-    """Record this process; `heartbeat_ms` None means it never beats (virtual clock) and never expires."""
+    """Record this process; `heartbeat_ms` None means it never beats (virtual clock): it is judged
+    dead only when its pid is gone, by a process that sees the same pids."""
     now = real_us()
     with write_transaction(conn):
         conn.execute(
-            "INSERT INTO _ts_processes(id, pid, started_at, heartbeat_at, heartbeat_ms) VALUES (?, ?, ?, ?, ?)"
-            " ON CONFLICT(id) DO UPDATE SET heartbeat_at = excluded.heartbeat_at",
-            (process_id, os.getpid(), now, now, heartbeat_ms))
+            "INSERT INTO _ts_processes(id, pid, started_at, heartbeat_at, heartbeat_ms, pid_space)"
+            " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET heartbeat_at = excluded.heartbeat_at",
+            (process_id, os.getpid(), now, now, heartbeat_ms, pid_space()))
 
 
 def unregister(conn: sqlite3.Connection, process_id: str) -> None:
@@ -45,22 +57,27 @@ def unregister(conn: sqlite3.Connection, process_id: str) -> None:
 
 
 def beat_and_expire(conn: sqlite3.Connection, process_id: str, heartbeat_ms: int, clock_now_us: int,
-                    hooks: Sequence[FinishedHook] = (), dialect: str = "snowflake") -> int:
-    """Write this process's beat and fail the runs of dead processes; the number of runs failed."""
+                    hooks: Sequence[FinishedHook] = (), dialect: str = "snowflake",
+                    beating: Callable[[], bool] = lambda: True) -> int:
+    """Write this process's beat and fail the runs of dead processes; the number of runs failed.
+    `beating`: asked once the write lock is held; False (the process is stopping and may have
+    unregistered meanwhile) writes nothing."""
     now = real_us()
     failed = 0
     with write_transaction(conn):
+        if not beating():
+            return 0
         row = conn.execute("SELECT heartbeat_at FROM _ts_processes WHERE id = ?", (process_id,)).fetchone()
         conn.execute(
-            "INSERT INTO _ts_processes(id, pid, started_at, heartbeat_at, heartbeat_ms) VALUES (?, ?, ?, ?, ?)"
-            " ON CONFLICT(id) DO UPDATE SET heartbeat_at = excluded.heartbeat_at",
-            (process_id, os.getpid(), now, now, heartbeat_ms))
+            "INSERT INTO _ts_processes(id, pid, started_at, heartbeat_at, heartbeat_ms, pid_space)"
+            " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET heartbeat_at = excluded.heartbeat_at",
+            (process_id, os.getpid(), now, now, heartbeat_ms, pid_space()))
         if row is None or now - row[0] > heartbeat_ms * 1000 * 1.5:
             return 0
         dead = [r[0] for r in conn.execute(
             "SELECT id FROM _ts_processes WHERE id != ? AND heartbeat_ms IS NOT NULL"
             " AND heartbeat_at < ? - heartbeat_ms * 1000 * ?", (process_id, now, EXPIRY_BEATS))]
-        dead += _gone(conn, process_id, "heartbeat_ms IS NULL")
+        dead += _gone(conn, process_id)
         for owner in dead:
             failed += expire_owner(conn, owner, clock_now_us, hooks, dialect)
             conn.execute("DELETE FROM _ts_processes WHERE id = ?", (owner,))
@@ -69,23 +86,30 @@ def beat_and_expire(conn: sqlite3.Connection, process_id: str, heartbeat_ms: int
 
 def expire_gone(conn: sqlite3.Connection, process_id: str, clock_now_us: int,
                 hooks: Sequence[FinishedHook] = (), dialect: str = "snowflake") -> int:
-    """Fail the runs of every registered process that no longer exists (a scheduler starting on a
-    virtual clock, which never beats and so never judges others by their beats, does this once)."""
+    """Fail the runs of every registered process that is dead: one that beats and has stopped
+    beating, one that never beats and whose pid is gone (a scheduler starting on a virtual clock,
+    which never beats and so never runs `beat_and_expire`, does this once)."""
+    now = real_us()
     failed = 0
     with write_transaction(conn):
-        for owner in _gone(conn, process_id, "1"):
+        # twice the usual silence: this process has just come, and cannot tell whether the catalog
+        # was locked for everyone until a moment ago
+        dead = [r[0] for r in conn.execute(
+            "SELECT id FROM _ts_processes WHERE id != ? AND heartbeat_ms IS NOT NULL"
+            " AND heartbeat_at < ? - heartbeat_ms * 1000 * ?", (process_id, now, 2 * EXPIRY_BEATS))]
+        for owner in dead + _gone(conn, process_id):
             failed += expire_owner(conn, owner, clock_now_us, hooks, dialect)
             conn.execute("DELETE FROM _ts_processes WHERE id = ?", (owner,))
     return failed
 
 
-def _gone(conn: sqlite3.Connection, process_id: str, where: str) -> list[str]:
-    """The other registered processes matching `where` whose process id no longer runs. A process
-    on a virtual clock registers without a heartbeat; this is how its death is noticed. A WAL
-    catalog is only ever shared by processes of one machine, so their pids can be asked about (a
-    reused pid only makes a dead process look alive, as before)."""
+def _gone(conn: sqlite3.Connection, process_id: str) -> list[str]:
+    """The other registered processes that never beat (virtual clock) and whose pid no longer runs,
+    among those that see the same pids as this one (a reused pid only makes a dead process look
+    alive; one registered elsewhere, or before pid spaces were recorded, is never judged by pid)."""
     return [owner for owner, pid in conn.execute(
-        f"SELECT id, pid FROM _ts_processes WHERE id != ? AND {where}", (process_id,)) if not _alive(pid)]
+        "SELECT id, pid FROM _ts_processes WHERE id != ? AND heartbeat_ms IS NULL AND pid_space = ?",
+        (process_id, pid_space())) if not _alive(pid)]
 
 
 def _alive(pid: int | None) -> bool:

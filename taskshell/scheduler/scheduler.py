@@ -466,7 +466,8 @@ class Scheduler:
     def _beat(self, conn: sqlite3.Connection) -> None:
         try:
             liveness.beat_and_expire(conn, self.catalog.process_id, self.heartbeat_ms, us(self.clock.now()),
-                                     self.runner.on_finished, self.runner.dialect)
+                                     self.runner.on_finished, self.runner.dialect,
+                                     beating=lambda: not self._stopping.is_set())
         except sqlite3.OperationalError:
             pass  # the catalog stayed locked past the busy timeout: beat again next time
 
