@@ -728,6 +728,9 @@ def test_property_values_of_the_wrong_kind_are_refused():
         parse("CREATE TASK t WAREHOUSE = 5 AS SELECT 1")
     with pytest.raises(CompilationError, match="USER_TASK_TIMEOUT_MS"):
         parse("CREATE TASK t USER_TASK_TIMEOUT_MS = 'long' AS SELECT 1")
+    # the whole number is shown, not its integer part
+    with pytest.raises(CompilationError, match=r"invalid value \[1\.5\] for parameter 'USER_TASK_TIMEOUT_MS'"):
+        parse("CREATE TASK t USER_TASK_TIMEOUT_MS = 1.5 AS SELECT 1")
 
 
 def test_lexer_level_errors_are_reported_the_same_way():

@@ -172,7 +172,7 @@ _TERMINAL_NAMES = {
     "$END": "end of input",
 }
 _VALUE_START = re.compile(r"[\w$]+\s*=\s*")
-_FIRST_WORD = re.compile(r"[\w$]+|'(?:[^'\\]|\\.|'')*'?|\S")
+_FIRST_WORD = re.compile(r"[-+]?\d+(?:\.\d*)?(?:[eE][-+]?\d+)?|[\w$]+|'(?:[^'\\]|\\.|'')*'?|\S")
 
 
 @lru_cache(maxsize=1)
