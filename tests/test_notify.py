@@ -70,6 +70,15 @@ def test_show_and_describe_in_snowflake_spelling(shell):
     assert shell("SHOW NOTIFICATION INTEGRATIONS LIKE 'nothing%'").rows == ()
 
 
+def test_a_task_names_its_integration_as_it_was_created(shell):
+    _create(shell, name="my_webhook")
+    shell("CREATE TASK t ERROR_INTEGRATION = my_webhook SUCCESS_INTEGRATION = My_Webhook AS SELECT 1")
+    shown = shell("SHOW TASKS")
+    row = dict(zip(shown.columns, shown.rows[0], strict=True))
+    assert row["error_integration"] == "MY_WEBHOOK"
+    assert shell.rows("SELECT success_integration FROM _ts_tasks") == [("MY_WEBHOOK",)]
+
+
 @pytest.mark.parametrize(("statement", "message"), [
     ("CREATE NOTIFICATION INTEGRATION n TYPE = email ENABLED = true WEBHOOK = (url = 'http://x/')",
      "Unsupported notification type: email"),

@@ -168,6 +168,12 @@ def _prop_values(interp: Interpreter, props: ast.TaskProps, params: dict[str, An
         values[column] = value.upper() if field == "overlap_policy" else value
     if props.allow_overlapping_execution is not None:
         values["allow_overlapping_execution"] = int(props.allow_overlapping_execution)
+    for column in ("error_integration", "success_integration"):
+        # an integration that exists is named as it was created (its names match whatever the case)
+        if values.get(column):
+            found = session.conn.execute("SELECT name FROM _ts_notification_integrations WHERE name = ?",
+                                         (values[column],)).fetchone()
+            values[column] = found[0] if found else values[column]
     for name, value in props.session_params:
         if name == "TIMEZONE":
             value = check_timezone(str(value))
