@@ -125,9 +125,13 @@ class Background:
         from taskshell.notify.notifier import start_notifier
         from taskshell.scheduler.scheduler import Scheduler
 
+        from taskshell.notify.outbox import attach
+
         session = self.interpreter.session  # type: ignore[attr-defined]
         self.scheduler = Scheduler(session.catalog, session.clock, dialect=session.dialect,
                                    timezone=session.timezone)
+        # before it starts: the runs it fails at once for processes that died queue their messages
+        attach(self.scheduler.runner)  # type: ignore[attr-defined]
         self.scheduler.start()  # type: ignore[attr-defined]
         self.notifier = start_notifier(session.catalog, session.clock, self.scheduler.runner)  # type: ignore[attr-defined]
         return self.scheduler
@@ -172,8 +176,11 @@ def _worker(argv: list[str]) -> int:
     signal.signal(signal.SIGTERM, lambda _signum, _frame: stop.set())
     timezone = DEFAULT_TIMEZONE[args.dialect]
     scheduler = Scheduler(catalog, RealClock(), dialect=args.dialect, timezone=timezone)
-    scheduler.start()
     from taskshell.notify.notifier import start_notifier
+    from taskshell.notify.outbox import attach
+
+    attach(scheduler.runner)  # before it starts, as in the shell
+    scheduler.start()
 
     notifier = start_notifier(catalog, scheduler.clock, scheduler.runner)
     print(f"taskshell worker: scheduling tasks of {catalog.display_path} (Ctrl-C or SIGTERM stops)",

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 import subprocess
 import sys
 
 from taskshell.catalog.db import write_transaction
 from taskshell.notify.outbox import record_finished_run
 from taskshell.scheduler import liveness
-from tests.conftest import Shell
+from tests.conftest import Shell, run_program
 
 
 def test_expired_run_queues_a_task_failed_message(shell):
@@ -142,5 +143,27 @@ def test_a_process_that_sees_other_pids_is_not_judged_by_its_pid(shell):
         assert liveness.beat_and_expire(conn, "me", 1000, 1_000_000) == 0
         assert liveness.expire_gone(conn, "me", 1_000_000) == 0
         assert conn.execute("SELECT state FROM _ts_task_runs").fetchall() == [("EXECUTING",)]
+    finally:
+        conn.close()
+
+
+def test_the_next_process_fails_a_dead_processs_run_and_queues_its_message(tmp_path):
+    # the run of a killed --clock process: the next process (even one that only runs SELECT 1)
+    # fails it, and its error integration gets the TASK_FAILED message
+    first = Shell(tmp_path / "c.db")
+    first("CREATE NOTIFICATION INTEGRATION hook TYPE = WEBHOOK ENABLED = TRUE "
+          "WEBHOOK = (url = 'http://127.0.0.1:9/', method = 'POST')")
+    first("CREATE TASK t ERROR_INTEGRATION = 'hook' AS SELECT 1")
+    first("EXECUTE TASK t")
+    conn = first.catalog.connect()
+    _left_by_a_virtual_process(conn, "ghost")
+    conn.close()
+    first.close()
+    result = run_program([str(tmp_path / "c.db"), "--clock", "2026-11-02T00:00:00Z", "-c", "SELECT 1"])
+    assert result.returncode == 0, result.stderr
+    conn = sqlite3.connect(tmp_path / "c.db")
+    try:
+        assert conn.execute("SELECT state, error_code FROM _ts_task_runs").fetchall() == [("FAILED", "100001")]
+        assert conn.execute("SELECT message_type FROM _ts_notifications").fetchall() == [("TASK_FAILED",)]
     finally:
         conn.close()
