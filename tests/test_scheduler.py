@@ -373,6 +373,15 @@ def test_fire_times_during_a_run_are_skipped_whether_or_not_its_body_writes(sche
     assert all(completed == scheduled for _, scheduled, completed in skipped)  # skipped when due
 
 
+def test_no_automatic_retry_once_the_failure_has_suspended_the_task(sched):
+    sched("CREATE TASK rt SCHEDULE = '1 MINUTE' TASK_AUTO_RETRY_ATTEMPTS = 2"
+          " SUSPEND_TASK_AFTER_NUM_FAILURES = 2 AS SELECT 1/0")
+    sched("ALTER TASK rt RESUME")
+    sched.wait(200)
+    assert sched.history("STATE, ATTEMPT_NUMBER") == [("FAILED", 1), ("FAILED_AND_AUTO_SUSPENDED", 2)]
+    assert sched.column("SHOW TASKS", "state") == ["suspended"]
+
+
 def test_no_automatic_retry_of_a_graph_changed_after_its_run_began(sched):
     # B fails while C still runs; B is then dropped (its root suspended first): the graph changed,
     # so, as for RETRY LAST, the failed run is not retried and neither B nor D after it runs again

@@ -515,6 +515,8 @@ class GraphRunner:
             # like RETRY LAST: no retry of a graph that was changed (a task dropped, added or
             # altered) after its failed run began
             return None
+        if current.state != "started" and run.plan.root.state == "started":
+            return None  # suspended since the run began (by hand, or by this very failure)
         key = None
         if run.scheduled_from == "SCHEDULE":
             key = claim_key(current.uuid, run.scheduled_time, run.attempt + 1)
