@@ -123,9 +123,8 @@ class Background:
 
     def start(self) -> object:
         from taskshell.notify.notifier import start_notifier
-        from taskshell.scheduler.scheduler import Scheduler
-
         from taskshell.notify.outbox import attach
+        from taskshell.scheduler.scheduler import Scheduler
 
         session = self.interpreter.session  # type: ignore[attr-defined]
         self.scheduler = Scheduler(session.catalog, session.clock, dialect=session.dialect,

@@ -179,6 +179,19 @@ def test_task_history_returns_the_next_scheduled_run(sched):
     assert row == ("T", "SCHEDULED", "2026-11-01 00:05:00.000 -0700")
 
 
+def test_current_task_graphs_shows_a_running_graphs_start_and_lists_the_latest_first(sched):
+    sched("CREATE TASK t SCHEDULE = '1 MINUTE' AS SELECT SYSTEM$WAIT(90)")
+    sched("CREATE TASK early SCHEDULE = '5 MINUTE' AS SELECT 1")
+    sched("ALTER TASK t RESUME")
+    sched("ALTER TASK early RESUME")
+    sched.wait(80)  # T's run from 00:01 goes on until 00:02:30
+    rows = sched.rows("SELECT ROOT_TASK_NAME, STATE, SCHEDULED_TIME, QUERY_START_TIME FROM TABLE(CURRENT_TASK_GRAPHS())")
+    assert rows[-1] == ("T", "EXECUTING", "2026-11-01 00:01:00.000 -0700", "2026-11-01 00:01:00.000 -0700")
+    assert [r[2] for r in rows] == sorted((r[2] for r in rows), reverse=True)
+    (latest,) = sched.rows("SELECT ROOT_TASK_NAME FROM TABLE(CURRENT_TASK_GRAPHS(RESULT_LIMIT => 1))")
+    assert latest == ("EARLY",)  # 00:05, the latest scheduled time
+
+
 def test_events_are_published_for_runs(sched):
     seen: list[tuple[str, str]] = []
     sched.scheduler.bus.subscribe(lambda e: seen.append((e.kind, e.task_name)))

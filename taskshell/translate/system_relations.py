@@ -329,11 +329,16 @@ def complete_task_graphs_sql(args: dict[str, object], ctx: TranslateContext) -> 
 
 
 def current_task_graphs_sql(args: dict[str, object], ctx: TranslateContext) -> str:
-    """Graph runs executing now, and the next scheduled run of every started root."""
+    """Graph runs executing now, and the next scheduled run of every started root, latest
+    scheduled time first (RESULT_LIMIT keeps the latest)."""
     horizon = int((ctx.now + SCHEDULED_HORIZON).timestamp() * 1_000_000)
     executing = (f"SELECT g.id, g.root_name, g.database_name, g.schema_name, g.state, g.scheduled_from,"
                  f" g.first_error_task_name, g.first_error_code, g.first_error_message, g.scheduled_time,"
-                 f" g.query_start_time, {_NEXT_OF_ROOT} AS next_scheduled_time, g.completed_time, g.root_uuid,"
+                 # the graph run's row gets its start when it ends; until then its first task's
+                 f" coalesce(g.query_start_time, (SELECT min(r.query_start_time) FROM _ts_task_runs r"
+                 f" WHERE r.graph_run_id = g.id)) AS query_start_time, {_NEXT_OF_ROOT} AS next_scheduled_time,"
+                 f" g.completed_time,"
+                 f" g.root_uuid,"
                  f" g.graph_version, g.run_id, g.attempt_number, g.config"
                  f" FROM _ts_graph_runs g WHERE g.state = 'EXECUTING'")
     scheduled = ("SELECT NULL, t.name, t.database_name, t.schema_name, 'SCHEDULED', 'SCHEDULE', NULL, NULL, NULL,"
@@ -345,4 +350,4 @@ def current_task_graphs_sql(args: dict[str, object], ctx: TranslateContext) -> s
         where = f" WHERE g.root_name = {sql_literal(str(args['ROOT_TASK_NAME']).split('.')[-1].strip(chr(34)))} COLLATE NOCASE"
     select = ", ".join(f'{expr} AS "{name}"' for name, expr in _graph_columns(False))
     return (f"SELECT {select} FROM ({executing} UNION ALL {scheduled}) g{where}"
-            f" ORDER BY g.scheduled_time, g.root_name LIMIT {args['RESULT_LIMIT']}")
+            f" ORDER BY g.scheduled_time DESC, g.root_name LIMIT {args['RESULT_LIMIT']}")
