@@ -127,7 +127,9 @@ DST_ZONES = ["America/Los_Angeles", "Europe/London", "Europe/Berlin", "Australia
 # Wall times near every kind of transition: the hours around 01:00-03:00 and midnight.
 EXPRESSIONS = ["0 1 * * *", "30 1 * * *", "45 1 * * *", "0 2 * * *", "30 2 * * *", "15 3 * * *",
                "0 0 * * *", "30 0 * * *", "59 23 * * *", "*/15 * * * *", "0 */2 * * *",
-               "0,30 0-3 * * 0", "0 12 1 * *"]
+               "0,30 0-3 * * 0", "0 12 1 * *",
+               # steps that do not divide the repeated half hour: a wall time in it shows twice
+               "*/20 1 * * *", "*/7 * * * *", "*/25 0-2 * * *", "10-50/20 * * * *"]
 
 
 def transition_windows(tz: str) -> list[tuple[datetime, datetime]]:
@@ -195,6 +197,25 @@ def test_lord_howe_half_hour_fall_back_repeats_wall_time():
     schedule = quoted("USING CRON 45 1 * * * Australia/Lord_Howe")
     day = fires(schedule, utc(2026, 4, 4, 0), utc(2026, 4, 5, 0))
     assert day == [utc(2026, 4, 4, 14, 45), utc(2026, 4, 4, 15, 15)]
+
+
+def test_lord_howe_fall_back_repeats_every_wall_time_of_the_repeated_half_hour():
+    # 01:30-02:00 comes twice on 2026-04-05 (+11:00, then +10:30): 01:40 fires at each showing
+    schedule = quoted("USING CRON */20 1 * * * Australia/Lord_Howe")
+    day = fires(schedule, utc(2026, 4, 4, 13, 59), utc(2026, 4, 4, 16))
+    assert day == [utc(2026, 4, 4, 14, 0), utc(2026, 4, 4, 14, 20), utc(2026, 4, 4, 14, 40),
+                   utc(2026, 4, 4, 15, 10)]
+
+
+@pytest.mark.parametrize(("weekday", "days"), [
+    ("5L", [30, 27, 27]),  # Snowflake's spelling of the month's last Friday
+    ("FRIL", [30, 27, 27]),
+    ("L", [3, 10, 17]),  # a bare L: the week's last day, Saturday
+])
+def test_last_weekday_of_the_month_in_snowflake_spelling(weekday, days):
+    schedule = quoted(f"USING CRON 0 9 * * {weekday} UTC")
+    assert [t.day for t in fires(schedule, utc(2026, 1, 1), utc(2026, 4, 1))][:3] == days
+    assert schedule.expr == f"0 9 * * {weekday}"  # shown as written
 
 
 def test_havana_midnight_runs_twice_when_midnight_repeats():

@@ -3,8 +3,10 @@
 Two kinds exist. An `Interval` fires every `ms` milliseconds counted from a base instant (the time the
 task was resumed). A `Cron` fires on the wall clock of its zone: a wall time that occurs twice (fall
 back) fires at both instants, one that never occurs (spring forward) fires at none. croniter walks
-the instants; every result whose local wall time does not itself match the expression is dropped,
-because croniter moves a time inside the spring gap to the first instant after it.
+the naive wall times that match, and each becomes the instants that show it (zoneinfo's two folds,
+kept when the instant shows that wall time again): walking croniter over aware instants instead
+misses the second showing of some repeated wall times (a 30-minute shift, a step that does not
+divide it) and moves times inside a gap to the first instant after it.
 """
 
 from __future__ import annotations
@@ -126,9 +128,32 @@ def _looks_like_zone(word: str) -> bool:
     return (any(c.isalpha() for c in word) and "/" in word) or word.upper() in ("UTC", "GMT")
 
 
+_WEEKDAYS = {name: str(i) for i, name in enumerate(("SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"))}
+
+
+def _for_croniter(expr: str, seconds_first: bool) -> str:
+    """The expression in croniter's spelling: the day-of-week field's `5L` (the month's last
+    Friday, as Snowflake and Quartz write it) is croniter's `L5`, and a bare `L` is the week's
+    last day, Saturday."""
+    fields = expr.split()
+    at = 5 if seconds_first else 4
+    if len(fields) <= at or "L" not in fields[at].upper():
+        return expr
+    items = []
+    for item in fields[at].split(","):
+        word = item.upper()
+        if word == "L":
+            item = "6"
+        elif word.endswith("L") and _WEEKDAYS.get(word[:-1], word[:-1]).isdigit():
+            item = "L" + _WEEKDAYS.get(word[:-1], word[:-1])
+        items.append(item)
+    fields[at] = ",".join(items)
+    return " ".join(fields)
+
+
 def _check_cron(expr: str, *, seconds_first: bool, written: str) -> None:
     try:
-        _Croniter(expr, datetime(2000, 1, 1), second_at_beginning=seconds_first)
+        _Croniter(_for_croniter(expr, seconds_first), datetime(2000, 1, 1), second_at_beginning=seconds_first)
     except (CroniterError, ValueError, TypeError, KeyError, IndexError):
         raise CompilationError(f"invalid cron expression {written}") from None
 
@@ -148,6 +173,7 @@ _SEARCH_YEARS = 30
 _LAST_YEAR_END = datetime(2101, 1, 1, tzinfo=UTC)
 _YEARS_AHEAD = 131
 _MAX_CANDIDATES = 1_000_000  # a backstop only; the horizon ends every real search first
+_TRANSITION_REACH = timedelta(hours=3)  # more than any zone's offset ever moves at once
 
 
 def next_fire_after(schedule: Schedule, after: datetime, *, base: datetime | None = None) -> datetime | None:
@@ -172,34 +198,38 @@ def _next_interval(ms: int, after: datetime, base: datetime) -> datetime:
 
 
 def _next_cron(cron: Cron, after: datetime) -> datetime | None:
+    """The first instant after `after` whose wall time in the cron's zone matches the expression.
+
+    The expression is walked over naive wall times, and each match becomes the instants that show
+    it: none inside a spring-forward gap, two inside a repeated (fall-back) hour. Near a transition
+    the walk starts early enough to meet the second showing of a repeated wall time, and goes on
+    past the first instant found for as long as a later wall time could still come earlier."""
     tz = zone(cron.timezone)
-    walker = _Croniter(cron.expr, after.astimezone(tz), ret_type=datetime,
+    after = after.astimezone(UTC)
+    offsets = (after.astimezone(tz).utcoffset(), (after + _TRANSITION_REACH).astimezone(tz).utcoffset())
+    low, high = min(offsets), max(offsets)  # type: ignore[type-var]
+    start = after.replace(tzinfo=None) + low - timedelta(seconds=1)
+    walker = _Croniter(_for_croniter(cron.expr, cron.seconds_first), start, ret_type=datetime,
                        second_at_beginning=cron.seconds_first, max_years_between_matches=_YEARS_AHEAD)
-    # A naive iterator knows nothing of offsets: it answers "does this wall time match?".
-    wall_matcher = _Croniter(cron.expr, datetime(2000, 1, 1), ret_type=datetime,
-                             second_at_beginning=cron.seconds_first, max_years_between_matches=1)
     has_year = len(cron.expr.split()) == 7
-    horizon = _LAST_YEAR_END if has_year else after + timedelta(days=366 * _SEARCH_YEARS)
+    horizon = _LAST_YEAR_END.replace(tzinfo=None) if has_year else start + timedelta(days=366 * _SEARCH_YEARS)
+    best: datetime | None = None
+    stop: datetime | None = None
     for _ in range(_MAX_CANDIDATES):
         try:
-            candidate = walker.get_next().astimezone(UTC)
+            wall = walker.get_next()
         except CroniterBadDateError:
-            return None
-        if candidate >= horizon:
-            return None
-        if candidate <= after:
-            continue
-        wall = candidate.astimezone(tz).replace(tzinfo=None)
-        if _wall_matches(wall_matcher, wall):
-            return candidate
-    return None
-
-
-def _wall_matches(matcher: croniter, wall: datetime) -> bool:
-    try:
-        return matcher.get_next(start_time=wall - timedelta(seconds=1)) == wall
-    except CroniterBadDateError:
-        return False
+            break
+        if wall >= horizon or (stop is not None and wall > stop):
+            break
+        for fold in (0, 1):
+            instant = wall.replace(tzinfo=tz, fold=fold).astimezone(UTC)
+            if instant.astimezone(tz).replace(tzinfo=None) != wall:
+                continue  # a wall time the clock skipped
+            if instant > after and (best is None or instant < best):
+                best = instant
+                stop = best.astimezone(tz).replace(tzinfo=None) + (high - low)  # type: ignore[operator]
+    return best
 
 
 def _aware(value: datetime, what: str) -> datetime:
