@@ -177,6 +177,7 @@ def test_payload_has_exactly_databends_fields_in_rfc3339():
     assert body["timestamp"] == "2026-11-01T07:01:00.000000Z"
     assert body["messages"][0]["completedTime"] == "2026-11-01T07:01:01.000000Z"
     assert body["messages"][0]["errorKind"] == "UnexpectedError"
+    assert body["messages"][0]["errorCode"] == "500"  # Databend's, whatever the run's own code (1006)
     # the same run always gives the same message id: a receiver can drop repeats
     assert body["messageId"] == payload.task_message(facts, "MY_WEBHOOK", payload.TASK_FAILED, at)["messageId"]
 

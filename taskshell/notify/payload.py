@@ -66,7 +66,9 @@ def task_message(facts: RunFacts, integration: str, message_type: str, timestamp
         "completedTime": rfc3339(facts.completed_time),
         "queryId": facts.query_id or "unknown",
         "errorKind": ERROR_KIND if failed else None,
-        "errorCode": (facts.error_code or DEFAULT_ERROR_CODE) if failed else None,
+        # always "500" with errorKind UnexpectedError, as Databend sends it (SEMANTICS §5.2); the
+        # run's own error code stays in TASK_HISTORY
+        "errorCode": DEFAULT_ERROR_CODE if failed else None,
         "errorMessage": (facts.error_message or "") if failed else None,
     }
     return {
