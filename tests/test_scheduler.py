@@ -251,6 +251,23 @@ def test_when_false_skips_with_snowflake_code_and_children_do_not_run(sched):
     assert sched.rows("SELECT count(*) FROM TABLE(COMPLETE_TASK_GRAPHS())") == [(0,)]
 
 
+def test_databend_words_its_when_outcomes_its_own_way(tmp_path):
+    shell = Scheduled(tmp_path / "d.db", dialect="databend")
+    try:
+        shell("CREATE TABLE src (a INT)")
+        shell("CREATE STREAM s ON TABLE src")
+        shell("CREATE TASK w SCHEDULE = 1 MINUTE WHEN STREAM_STATUS('default.s') AS SELECT 1")
+        shell("CREATE TASK e SCHEDULE = 1 MINUTE WHEN STREAM_STATUS('default.nosuch') AS SELECT 1")
+        shell("ALTER TASK w RESUME")
+        shell("ALTER TASK e RESUME")
+        shell.wait(60)
+        rows = dict(shell.rows("SELECT name, exception_text FROM system.task_history WHERE state != 'SCHEDULED'"))
+        assert rows["w"] == "WHEN_CONDITION_FALSE: condition 'STREAM_STATUS('default.s')' evaluated to false"
+        assert rows["e"].startswith("WHEN_CONDITION_EVALUATION_ERROR: Stream 'nosuch' does not exist")
+    finally:
+        shell.close()
+
+
 # ---------------------------------------------------------------- graphs
 def make_graph(shell: Scheduled, b_body: str = "INSERT INTO log VALUES ('B')") -> None:
     shell("CREATE TABLE log (name VARCHAR)")

@@ -137,6 +137,14 @@ def test_schedule_and_after_are_exclusive(shell):
     assert err.message == "Task cannot have both `SCHEDULE` and `AFTER`: 'ROOT'"
 
 
+def test_databend_refuses_remove_after_on_a_scheduled_task_too(databend):
+    databend("CREATE TASK a SCHEDULE = 1 MINUTE AS SELECT 1")
+    databend("CREATE TASK s SCHEDULE = 1 MINUTE AS SELECT 1")
+    for verb in ("ADD", "REMOVE"):
+        assert error_of(databend, f"ALTER TASK s {verb} AFTER 'a'").message == \
+            "Task cannot have both `SCHEDULE` and `AFTER`: 's'"
+
+
 def test_unknown_predecessor_is_refused_and_nothing_is_created(shell):
     err = error_of(shell, "CREATE TASK child AFTER nowhere AS SELECT 1")
     assert err.message == "Task 'NOWHERE' does not exist or not authorized."

@@ -376,6 +376,9 @@ def _alter_changes(interp: Interpreter, task: TaskRecord, action: ast.AlterTaskA
         rows.set_predecessors(conn, task.id, [p.id for p in preds])
         return {"had_predecessors": 1}
     if isinstance(action, ast.RemoveAfter):
+        if task.schedule and interp.session.dialect == "databend":
+            # Databend refuses REMOVE AFTER on a scheduled task as it refuses ADD AFTER (§5.1)
+            raise CompilationError(f"Task cannot have both `SCHEDULE` and `AFTER`: '{task.name}'")
         removed = {_lookup(interp, qn, "alter").id for qn in action.names}
         remaining = [p for p in rows.predecessors(conn, task.id) if p.id not in removed]
         rows.set_predecessors(conn, task.id, [p.id for p in remaining])

@@ -372,13 +372,18 @@ class TaskRunner:
             return self._record_end(conn, req, None, None, None, control.state or "CANCELLED",
                                     control.code, control.message)
         if task.condition:
+            databend = ctx.dialect == "databend"  # its own words for WHEN outcomes (SEMANTICS §5.1)
             try:
                 holds = self._condition_holds(conn, task.condition, ctx)
             except TaskshellError as err:
-                return self._record_end(conn, req, None, None, None, "FAILED", err.code, err.message)
+                message = f"WHEN_CONDITION_EVALUATION_ERROR: {err.message}" if databend else err.message
+                return self._record_end(conn, req, None, None, None, "FAILED", err.code, message)
             if not holds:
-                return self._record_end(conn, req, None, None, None, "SKIPPED", CONDITION_FALSE,
-                                        CONDITION_FALSE_MESSAGE)
+                if databend:
+                    code, message = None, f"WHEN_CONDITION_FALSE: condition '{task.condition}' evaluated to false"
+                else:
+                    code, message = CONDITION_FALSE, CONDITION_FALSE_MESSAGE
+                return self._record_end(conn, req, None, None, None, "SKIPPED", code, message)
         if not self.runtime.acquire_slot(task.warehouse, control):
             return self._record_end(conn, req, None, None, None, control.state or "CANCELLED",
                                     control.code, control.message)
