@@ -272,6 +272,9 @@ def test_task_dependents(shell, databend):
     databend("CREATE TASK mytaskchild AFTER 'mytaskroot' AS SELECT 1")
     rows = databend.rows("SELECT name, after FROM task_dependents(task_name => 'mytaskchild', recursive => true)")
     assert rows == [("mytaskroot", None), ("mytaskchild", "mytaskroot")]
+    # as in Databend's own test of it (task_dag_test.test)
+    rows = databend.rows("select name, predecessors from task_dependents(task_name => 'mytaskchild', recursive => true)")
+    assert rows == [("mytaskroot", "[]"), ("mytaskchild", '["mytaskroot"]')]
 
 
 # ---------------------------------------------------------------- EXECUTE TASK and history

@@ -157,6 +157,11 @@ def task_dependents_sql(named: dict[str, object], positional: list[object], ctx:
         step += " WHERE d.depth = 0"
     order = "DESC" if databend else "ASC"
     cols = _task_columns(ctx, databend)
+    if databend:
+        # Databend's task_dependents also gives each task's predecessors as a JSON array of names
+        cols.append(("predecessors", "(SELECT coalesce(json_group_array(v), '[]') FROM (SELECT pt.name AS v"
+                                     " FROM _ts_task_predecessors p JOIN _ts_tasks pt ON pt.id = p.predecessor_id"
+                                     " WHERE p.task_id = t.id ORDER BY p.position))"))
     select = ", ".join(f'{expr} AS "{name}"' for name, expr in cols)
     return (
         f"SELECT {select} FROM (WITH RECURSIVE dep(id, depth) AS ("
