@@ -8,6 +8,7 @@ import json
 import socket
 import threading
 from collections.abc import Iterator
+from dataclasses import replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -192,6 +193,23 @@ def test_gives_up_after_the_attempt_limit_and_records_why(databend, endpoints, n
     assert len(hook.requests) == 3
     outcome = databend.rows("SELECT status, error_message FROM _ts_notifications")
     assert outcome == [("FAILED", "Gave up after 3 attempts; last error: HTTP 503 Service Unavailable")]
+
+
+def test_history_ends_with_why_a_retried_message_was_given_up(databend, endpoints, notifier_for):
+    # the integration is disabled while the message waits to be tried again: the history's last
+    # row says so, not the earlier attempt's RETRYING
+    hook = endpoint(endpoints, 503)
+    integration(databend, "down", hook.url)
+    failing_task(databend, "t", "down")
+    notifier = notifier_for(databend, replace(FAST, backoff_base=0.5, backoff_max=0.5))
+    databend("EXECUTE TASK t")
+    hook.wait_for(1)
+    databend("ALTER NOTIFICATION INTEGRATION down SET ENABLED = FALSE")
+    assert notifier.wait_idle(WAIT, settled=True)
+    rows = history(databend)
+    assert [r[1:3] for r in rows] == [(1, "RETRYING"), (2, "FAILED")]
+    assert "disabled" in rows[-1][4]
+    assert len(hook.requests) == 1
 
 
 def test_a_client_error_is_not_retried(databend, endpoints, notifier_for):

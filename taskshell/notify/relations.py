@@ -23,8 +23,9 @@ def notifications_sql(where: str = "") -> str:
 
 
 def notification_history_sql() -> str:
-    """One row per delivery attempt; a message not attempted yet, or settled without an attempt
-    (its integration is missing or disabled), shows as one row with the message's own status."""
+    """One row per delivery attempt; a message not attempted yet, or settled without a further
+    attempt (its integration missing, disabled or dropped, perhaps after attempts that failed),
+    also shows as a row with the message's own status, last."""
     attempts = (
         "SELECT n.id AS nid, a.attempt AS attempt, ts_format(n.created_on) AS created_on,"
         " ts_format(a.processed) AS processed, n.message_source AS message_source,"
@@ -35,8 +36,8 @@ def notification_history_sql() -> str:
     unattempted = (
         "SELECT n.id, n.attempts + 1, ts_format(n.created_on), ts_format(n.processed), n.message_source,"
         " n.integration_name, n.message, n.status, n.error_message, n.message_id, n.message_type, NULL"
-        " FROM _ts_notifications n WHERE n.status = 'PENDING' OR NOT EXISTS"
-        " (SELECT 1 FROM _ts_notification_attempts a WHERE a.notification_id = n.id)")
+        " FROM _ts_notifications n WHERE n.status = 'PENDING' OR n.status IS NOT (SELECT a.status"
+        " FROM _ts_notification_attempts a WHERE a.notification_id = n.id ORDER BY a.attempt DESC LIMIT 1)")
     return ("SELECT created_on, processed, message_source, integration_name, message, status, error_message,"
             " message_id, message_type, attempt AS attempt_number, http_status"
             f" FROM ({attempts} UNION ALL {unattempted}) ORDER BY nid, attempt")
