@@ -244,3 +244,23 @@ def test_webhook_listen_command_prints_what_it_receives():
             proc.terminate()
     assert lines[0] == "POST /hook"
     assert '  "taskName": "my_task"' in lines
+
+
+def test_a_graph_that_ends_without_its_last_task_succeeding_is_still_reported(shell):
+    # the graph run is recorded SUCCEEDED after its tasks (a suspended child counts as skipped; a
+    # finalizer runs last): its success message is queued with that record, once
+    _create(shell, name="done")
+    shell("CREATE TASK r1 SUCCESS_INTEGRATION = done AS SELECT 1")
+    shell("CREATE TASK idle AFTER r1 AS SELECT 1")  # left suspended
+    shell("CREATE TASK r2 SUCCESS_INTEGRATION = done AS SELECT 1")
+    shell("CREATE TASK fin FINALIZE = r2 AS SELECT 1")
+    shell("ALTER TASK fin RESUME")
+    shell("EXECUTE TASK r1")
+    shell("EXECUTE TASK r2")
+    conn = shell.catalog.connect()
+    try:
+        rows = [(kind, json.loads(body)["taskName"]) for kind, body in
+                conn.execute("SELECT message_type, message FROM _ts_notifications ORDER BY id")]
+    finally:
+        conn.close()
+    assert rows == [("TASK_SUCCEEDED", "R1"), ("TASK_SUCCEEDED", "R2")]

@@ -152,15 +152,29 @@ def test_get_method_sends_the_same_body(databend, endpoints, notifier_for):
     assert json.loads(request["body"])["messageType"] == "TASK_FAILED"
 
 
-def test_success_integration_reports_successful_runs(databend, endpoints, notifier_for):
+def test_success_integration_reports_a_task_graph_that_succeeds_as_a_whole(shell, endpoints, notifier_for):
+    # Snowflake: set on the root; one message when the whole graph succeeds, none for a standalone
+    # task's success, none for a child's, none for a graph with a failed task
     hook = endpoint(endpoints)
-    integration(databend, "done", hook.url)
-    databend("CREATE TASK ok SCHEDULE = 1 MINUTE SUCCESS_INTEGRATION = 'done' AS SELECT 1")
-    notifier_for(databend)
-    databend("EXECUTE TASK ok")
+    integration(shell, "done", hook.url)
+    shell("CREATE TABLE gate (ok INT)")
+    shell("INSERT INTO gate VALUES (1)")
+    shell("CREATE TASK alone SUCCESS_INTEGRATION = done AS SELECT 1")
+    shell("CREATE TASK root SUCCESS_INTEGRATION = done AS SELECT 1")
+    shell("CREATE TASK child AFTER root SUCCESS_INTEGRATION = done AS SELECT 1 / (SELECT ok FROM gate)")
+    shell("ALTER TASK child RESUME")
+    notifier = notifier_for(shell)
+    shell("EXECUTE TASK alone")
+    shell("EXECUTE TASK root")
     [request] = hook.wait_for(1)
     body = json.loads(request["body"])
-    assert body["messageType"] == "TASK_SUCCEEDED" and body["messages"][0]["errorMessage"] is None
+    assert body["messageType"] == "TASK_SUCCEEDED" and body["taskName"] == "ROOT"
+    assert body["messages"][0]["errorMessage"] is None
+    shell("UPDATE gate SET ok = 0")
+    shell("EXECUTE TASK root")  # the child fails: no success message for this graph run
+    assert notifier.wait_idle(WAIT, settled=True)
+    assert len(hook.requests) == 1
+    assert shell.rows("SELECT message_type FROM _ts_notifications") == [("TASK_SUCCEEDED",)]
 
 
 # ---------------------------------------------------------------- retries and giving up

@@ -42,6 +42,8 @@ def may_report(run: FinishedRun) -> bool:
     message_type = payload.message_type_for(run.state)
     if message_type is None:
         return False
+    if message_type == payload.TASK_SUCCEEDED and not run.graph_succeeded:
+        return False  # only a task graph's success as a whole is reported (GraphRunner)
     return run.integrations is None or bool(run.integrations[0 if message_type == payload.TASK_FAILED else 1])
 
 

@@ -13,7 +13,7 @@ import sqlite3
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from functools import partial
 
 from taskshell.catalog import tasks as task_rows
@@ -22,6 +22,7 @@ from taskshell.catalog.tasks import TaskRecord
 from taskshell.scheduler import events
 from taskshell.scheduler.runs import (
     Closer,
+    FinishedRun,
     GroupItem,
     RunOutcome,
     RunRequest,
@@ -419,6 +420,7 @@ class GraphRunner:
                         " (SELECT min(query_start_time) FROM _ts_task_runs WHERE graph_run_id = ?)"
                         " WHERE id = ? AND state = 'EXECUTING'", (us(now), run.id, run.id))
                     _reset_failures(conn, run)
+                    self._report_success(conn, run, now)
                 return True
 
         return close
@@ -485,6 +487,7 @@ class GraphRunner:
                     (run.state, us(now), first[0], first[1], first[2], run.id, run.id))
                 if run.state == "SUCCEEDED":
                     _reset_failures(conn, run)
+                    self._report_success(conn, run, now)
                 retry = self._auto_retry(conn, run)
         except sqlite3.Error:
             # the catalog cannot be written (or a stopping process gave up waiting for it): the row
@@ -495,6 +498,26 @@ class GraphRunner:
         finally:
             self.runner.release_connection(conn)
         self._ended(run, retry)
+
+    def _report_success(self, conn: sqlite3.Connection, run: GraphRun, now: datetime) -> None:
+        """Inside the transaction that records a graph run SUCCEEDED: its success notification, to
+        the root's SUCCESS_INTEGRATION. As in Snowflake, only a task graph's success as a whole is
+        reported, never a standalone task's, nor a child's (the `on_finished` hooks queue it)."""
+        root = run.plan.root
+        if len(run.plan.members) == 1 or not root.success_integration or not self.runner.on_finished:
+            return
+        first = conn.execute("SELECT seq, query_id, query_start_time FROM _ts_task_runs WHERE graph_run_id = ?"
+                             " ORDER BY seq LIMIT 1", (run.id,)).fetchone()
+        if first is None:
+            return
+        finished = FinishedRun(
+            seq=first[0], task=root.name, task_id=root.id, root=root.name, root_task_id=root.uuid,
+            state="SUCCEEDED", error_code=None, error_message=None, scheduled_time=run.scheduled_time,
+            query_start_time=_instant(first[2]), completed_time=now, run_id=run.run_id, query_id=first[1],
+            attempt=run.attempt, graph_run_id=run.id, scheduled_from=run.scheduled_from, return_value=None,
+            integrations=(None, root.success_integration), graph_succeeded=True)
+        for hook in self.runner.on_finished:
+            hook(conn, finished)
 
     def _ended(self, run: GraphRun, retry: GraphRun | None) -> None:
         with self._lock:
@@ -542,6 +565,10 @@ class GraphRunner:
     def running(self) -> int:
         with self._lock:
             return sum(len(run.controls) for run in self.active.values())
+
+
+def _instant(value_us: int | None) -> datetime | None:
+    return None if value_us is None else datetime.fromtimestamp(value_us / 1_000_000, UTC)
 
 
 def _reset_failures(conn: sqlite3.Connection, run: GraphRun) -> None:

@@ -131,6 +131,8 @@ class FinishedRun:
     # the integrations the run can report to, (error, success), each its task's or else its root's,
     # as the graph was pinned; None when not known (a run failed by another process's expiry check)
     integrations: tuple[str | None, str | None] | None = None
+    # not one run but a whole task graph run that succeeded (the only success that is reported)
+    graph_succeeded: bool = False
 
 
 FinishedHook = Callable[[sqlite3.Connection, FinishedRun], None]
