@@ -231,6 +231,22 @@ def test_expression_that_only_matches_inside_the_gap_never_fires():
 
 
 # ---------------------------------------------------------------- cron details
+def test_an_expression_that_only_matches_inside_gaps_steps_over_each_gap_whole(monkeypatch):
+    # every second of 02:00 on the second Sunday of March: all inside Los Angeles' gap, every year
+    from taskshell.scheduler import schedule as schedules
+
+    looked: list[datetime] = []
+    original = schedules._Croniter.get_next
+
+    def counted(self, *args, **kwargs):  # noqa: ANN001, ANN202
+        looked.append(original(self, *args, **kwargs))
+        return looked[-1]
+
+    monkeypatch.setattr(schedules._Croniter, "get_next", counted)
+    assert next_fire_after(resolve(CronSpec("* * 2 * 3 0#2", "America/Los_Angeles")), utc(2026, 1, 1)) is None
+    assert len(looked) < 100  # one wall time per year's gap, not its 3,600 seconds
+
+
 def test_cron_results_are_utc_and_strictly_after():
     schedule = quoted("USING CRON 0 9 * * * Europe/Berlin")
     first = next_fire_after(schedule, utc(2026, 6, 1, 7, 0))

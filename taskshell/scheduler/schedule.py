@@ -15,6 +15,7 @@ import json
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from croniter import CroniterBadDateError, CroniterError, croniter
 
@@ -200,36 +201,87 @@ def _next_interval(ms: int, after: datetime, base: datetime) -> datetime:
 def _next_cron(cron: Cron, after: datetime) -> datetime | None:
     """The first instant after `after` whose wall time in the cron's zone matches the expression.
 
-    The expression is walked over naive wall times, and each match becomes the instants that show
-    it: none inside a spring-forward gap, two inside a repeated (fall-back) hour. Near a transition
-    the walk starts early enough to meet the second showing of a repeated wall time, and goes on
-    past the first instant found for as long as a later wall time could still come earlier."""
+    Instants after `after` show wall times that only ever increase, except at a fall-back, where
+    they go back and a span of wall times shows a second time. So the search walks croniter over
+    naive wall times from the wall time of `after` up to the fall-back ahead (if one is near), then,
+    if nothing matched, from where the clock went back; wall times inside a spring-forward gap
+    never show and are stepped over whole."""
     tz = zone(cron.timezone)
     after = after.astimezone(UTC)
-    offsets = (after.astimezone(tz).utcoffset(), (after + _TRANSITION_REACH).astimezone(tz).utcoffset())
-    low, high = min(offsets), max(offsets)  # type: ignore[type-var]
-    start = after.replace(tzinfo=None) + low - timedelta(seconds=1)
-    walker = _Croniter(_for_croniter(cron.expr, cron.seconds_first), start, ret_type=datetime,
-                       second_at_beginning=cron.seconds_first, max_years_between_matches=_YEARS_AHEAD)
+    local = after.astimezone(tz)
+    expr = _for_croniter(cron.expr, cron.seconds_first)
     has_year = len(cron.expr.split()) == 7
-    horizon = _LAST_YEAR_END.replace(tzinfo=None) if has_year else start + timedelta(days=366 * _SEARCH_YEARS)
-    best: datetime | None = None
-    stop: datetime | None = None
+    wall = local.replace(tzinfo=None)
+    horizon = _LAST_YEAR_END.replace(tzinfo=None) if has_year else wall + timedelta(days=366 * _SEARCH_YEARS)
+    back = _fall_back_after(after, tz)
+    if back is None:
+        return _first_shown(cron, expr, tz, wall, horizon, local.fold)
+    instant, before, behind = back  # the clock goes back at `instant` from wall `before` to `behind`
+    found = _first_shown(cron, expr, tz, wall, min(before, horizon), local.fold)
+    if found is not None:
+        return found
+    return _first_shown(cron, expr, tz, behind - timedelta(seconds=1), horizon, 1)
+
+
+def _first_shown(cron: Cron, expr: str, tz: ZoneInfo, after_wall: datetime, end_wall: datetime,
+                 fold: int) -> datetime | None:
+    """The instant of the first wall time after `after_wall`, before `end_wall`, that matches and
+    that the clock shows (a repeated one as its `fold` showing)."""
+    walker = _Croniter(expr, after_wall, ret_type=datetime, second_at_beginning=cron.seconds_first,
+                       max_years_between_matches=_YEARS_AHEAD)
     for _ in range(_MAX_CANDIDATES):
         try:
             wall = walker.get_next()
         except CroniterBadDateError:
+            return None
+        if wall >= end_wall:
+            return None
+        instant = wall.replace(tzinfo=tz, fold=fold).astimezone(UTC)
+        if instant.astimezone(tz).replace(tzinfo=None) == wall:
+            return instant
+        # a wall time inside a spring-forward gap: go on from the first one the clock shows
+        walker = _Croniter(expr, _gap_end(wall, tz) - timedelta(seconds=1), ret_type=datetime,
+                           second_at_beginning=cron.seconds_first, max_years_between_matches=_YEARS_AHEAD)
+    return None
+
+
+def _shown(wall: datetime, tz: ZoneInfo) -> bool:
+    return wall.replace(tzinfo=tz).astimezone(UTC).astimezone(tz).replace(tzinfo=None) == wall
+
+
+def _gap_end(wall: datetime, tz: ZoneInfo) -> datetime:
+    """The first wall time (to the second) the clock shows after `wall`, which is inside a gap."""
+    low, high = wall, wall + _TRANSITION_REACH  # no gap is longer
+    while high - low > timedelta(seconds=1):
+        middle = low + (high - low) // 2
+        middle = middle.replace(microsecond=0)
+        if middle <= low:
             break
-        if wall >= horizon or (stop is not None and wall > stop):
-            break
-        for fold in (0, 1):
-            instant = wall.replace(tzinfo=tz, fold=fold).astimezone(UTC)
-            if instant.astimezone(tz).replace(tzinfo=None) != wall:
-                continue  # a wall time the clock skipped
-            if instant > after and (best is None or instant < best):
-                best = instant
-                stop = best.astimezone(tz).replace(tzinfo=None) + (high - low)  # type: ignore[operator]
-    return best
+        if _shown(middle, tz):
+            high = middle
+        else:
+            low = middle
+    return high
+
+
+def _fall_back_after(after: datetime, tz: ZoneInfo) -> tuple[datetime, datetime, datetime] | None:
+    """The fall-back within reach after `after`, if any: its instant, the wall time the clock showed
+    just before it, and the wall time it shows from then on (earlier)."""
+    end = after + _TRANSITION_REACH
+    if end.astimezone(tz).utcoffset() >= after.astimezone(tz).utcoffset():  # type: ignore[operator]
+        return None
+    offset = after.astimezone(tz).utcoffset()
+    low, high = int(after.timestamp()), int(end.timestamp()) + 1  # whole seconds: the offset drops in (low, high]
+    while high - low > 1:
+        middle = (low + high) // 2
+        if datetime.fromtimestamp(middle, UTC).astimezone(tz).utcoffset() == offset:
+            low = middle
+        else:
+            high = middle
+    instant = datetime.fromtimestamp(high, UTC)
+    before = (instant - timedelta(microseconds=1)).astimezone(tz).replace(tzinfo=None)
+    behind = instant.astimezone(tz).replace(tzinfo=None)
+    return instant, before, behind
 
 
 def _aware(value: datetime, what: str) -> datetime:
