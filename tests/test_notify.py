@@ -264,3 +264,20 @@ def test_a_graph_that_ends_without_its_last_task_succeeding_is_still_reported(sh
     finally:
         conn.close()
     assert rows == [("TASK_SUCCEEDED", "R1"), ("TASK_SUCCEEDED", "R2")]
+
+
+def test_a_hook_that_fails_at_a_graph_runs_end_does_not_leave_execute_task_waiting(shell):
+    # the graph run's end cannot be recorded (its success message cannot be queued): EXECUTE TASK
+    # still returns, and the row is left EXECUTING for liveness to settle
+    _create(shell, name="done")
+    shell("CREATE TASK r1 SUCCESS_INTEGRATION = done AS SELECT 1")
+    shell("CREATE TASK idle AFTER r1 AS SELECT 1")  # suspended: the graph ends after R1 is recorded
+
+    def broken(conn, run):  # noqa: ANN001
+        if run.graph_succeeded:
+            raise RuntimeError("the outbox is broken")
+
+    shell.interpreter.executor.runner.on_finished.append(broken)
+    shell("EXECUTE TASK r1")
+    assert shell.rows("SELECT name, state FROM _ts_task_runs") == [("R1", "SUCCEEDED")]
+    assert shell.rows("SELECT state FROM _ts_graph_runs") == [("EXECUTING",)]

@@ -178,3 +178,25 @@ def test_a_beat_waiting_for_the_lock_at_stop_does_not_register_the_process_again
         user.close()
         catalog.close()
     assert _rows(path, "SELECT count(*) FROM _ts_processes") == [(0,)]
+
+
+def test_a_scheduler_starts_without_waiting_for_a_write_lock_held_elsewhere(tmp_path):
+    # e.g. `taskshell -c "select 1"` on a catalog with started tasks while another process's run
+    # writes: registering waits for nobody, the first beat registers the process later
+    path = tmp_path / "c.db"
+    catalog = Catalog(str(path))
+    scheduler = Scheduler(catalog, RealClock(), heartbeat_ms=200)
+    user = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    user.execute("BEGIN IMMEDIATE")
+    started = threading.Thread(target=scheduler.start)
+    try:
+        started.start()
+        started.join(3)  # the busy timeout is 10 s: a start that waited would still be waiting
+        assert not started.is_alive()
+        assert _rows(path, "SELECT count(*) FROM _ts_processes") == [(0,)]
+    finally:
+        user.execute("ROLLBACK")
+        user.close()
+    _until(lambda: _rows(path, "SELECT count(*) FROM _ts_processes") == [(1,)])  # the beat's
+    scheduler.stop()
+    catalog.close()

@@ -134,15 +134,12 @@ def _seed(conn: sqlite3.Connection) -> None:
 
 
 def has_background_work(catalog: Catalog) -> bool:
-    """Started tasks, undelivered notifications or runs still EXECUTING (their process may have
-    died, and then they are to be failed and reported): work for a scheduler as soon as a process
-    opens."""
+    """Started tasks or undelivered notifications: work for a scheduler as soon as a process opens."""
     conn = catalog._open()
     try:
         return conn.execute(
             "SELECT EXISTS (SELECT 1 FROM _ts_tasks WHERE state = 'started')"
             " OR EXISTS (SELECT 1 FROM _ts_notifications WHERE status IN ('PENDING', 'RETRYING'))"
-            " OR EXISTS (SELECT 1 FROM _ts_graph_runs WHERE state = 'EXECUTING')"
         ).fetchone()[0] == 1
     finally:
         conn.close()

@@ -489,10 +489,10 @@ class GraphRunner:
                     _reset_failures(conn, run)
                     self._report_success(conn, run, now)
                 retry = self._auto_retry(conn, run)
-        except sqlite3.Error:
-            # the catalog cannot be written (or a stopping process gave up waiting for it): the row
-            # stays EXECUTING and the run stays active, so that the process stays registered when it
-            # stops and liveness fails the run; whoever waits for the run waits no longer
+        except Exception:  # noqa: BLE001 - e.g. the catalog cannot be written, or a hook refused
+            # (or a stopping process gave up waiting for the lock): the row stays EXECUTING and the
+            # run stays active, so that the process stays registered when it stops and liveness
+            # fails the run; whoever waits for the run waits no longer
             run.mark_done()
             return
         finally:

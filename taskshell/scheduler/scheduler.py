@@ -123,7 +123,18 @@ class Scheduler:
         """Begin scheduling started roots (a loop thread on the real clock)."""
         _freeze_once()
         self._conn = self.catalog.connect()
-        liveness.register(self._conn, self.catalog.process_id, None if self.virtual else self.heartbeat_ms)
+        waits = self._conn.execute("PRAGMA busy_timeout").fetchone()[0]
+        if not self.virtual:
+            self._conn.execute("PRAGMA busy_timeout = 0")
+        try:
+            liveness.register(self._conn, self.catalog.process_id, None if self.virtual else self.heartbeat_ms)
+        except sqlite3.OperationalError:
+            # another connection holds the write lock (a run's long write): on the real clock the
+            # first beat, on a thread of its own, registers the process; a statement that started
+            # the scheduler does not wait for it
+            pass
+        finally:
+            self._conn.execute(f"PRAGMA busy_timeout = {int(waits)}")
         if self.virtual:
             try:  # it never beats: runs left by processes that are gone are failed now, once
                 liveness.expire_gone(self._conn, self.catalog.process_id, us(self.clock.now()),
