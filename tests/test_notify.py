@@ -76,7 +76,10 @@ def test_a_task_names_its_integration_as_it_was_created(shell):
     shown = shell("SHOW TASKS")
     row = dict(zip(shown.columns, shown.rows[0], strict=True))
     assert row["error_integration"] == "MY_WEBHOOK"
-    assert shell.rows("SELECT success_integration FROM _ts_tasks") == [("MY_WEBHOOK",)]
+    assert row["success_integration"] == "MY_WEBHOOK"
+    shell("CREATE TASK child AFTER t SUCCESS_INTEGRATION = my_webhook AS SELECT 1")
+    shown = shell("SHOW TASKS LIKE 'CHILD'")
+    assert dict(zip(shown.columns, shown.rows[0], strict=True))["success_integration"] is None  # a child's: NULL
 
 
 @pytest.mark.parametrize(("statement", "message"), [

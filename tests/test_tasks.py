@@ -13,7 +13,7 @@ SF_SHOW_COLUMNS = (
     "created_on", "name", "id", "database_name", "schema_name", "owner", "comment", "warehouse",
     "schedule", "predecessors", "state", "definition", "condition", "allow_overlapping_execution",
     "error_integration", "last_committed_on", "last_suspended_on", "owner_role_type", "config", "budget",
-    "task_relations", "last_suspended_reason")
+    "task_relations", "last_suspended_reason", "success_integration")
 DB_SHOW_COLUMNS = (
     "created_on", "name", "id", "owner", "comment", "warehouse", "schedule", "state", "definition",
     "condition_text", "after", "suspend_task_after_num_failures", "error_integration",

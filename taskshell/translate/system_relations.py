@@ -123,6 +123,9 @@ def _task_columns(ctx: TranslateContext, databend: bool) -> list[tuple[str, str]
          "'FinalizedRootTask', (SELECT r.database_name || '.' || r.schema_name || '.' || r.name"
          " FROM _ts_tasks r WHERE r.id = t.finalize_id))"),
         ("last_suspended_reason", "t.last_suspended_reason"),
+        # added by Snowflake with success notifications: the root's, NULL for a child or finalizer
+        ("success_integration", "CASE WHEN t.finalize_id IS NULL AND NOT EXISTS (SELECT 1 FROM"
+                                " _ts_task_predecessors p WHERE p.task_id = t.id) THEN t.success_integration END"),
     ]
 
 
