@@ -137,6 +137,11 @@ def test_schedule_and_after_are_exclusive(shell):
     assert err.message == "Task cannot have both `SCHEDULE` and `AFTER`: 'ROOT'"
 
 
+def test_databend_says_an_empty_set_must_set_something(databend):
+    databend("CREATE TASK r SCHEDULE = 1 MINUTE AS SELECT 1")
+    assert error_of(databend, "ALTER TASK r SET").message == "alter task must set at least one option"
+
+
 def test_databend_refuses_remove_after_on_a_scheduled_task_too(databend):
     databend("CREATE TASK a SCHEDULE = 1 MINUTE AS SELECT 1")
     databend("CREATE TASK s SCHEDULE = 1 MINUTE AS SELECT 1")

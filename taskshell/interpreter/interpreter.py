@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -25,6 +26,7 @@ if TYPE_CHECKING:
     from taskshell.scheduler.scheduler import Scheduler
 
 _READ_KINDS = ("select", "show_tables", "describe_table")
+_EMPTY_SET = re.compile(r"\s*alter\s+task\s+(?:if\s+exists\s+)?\S+\s+set\s*;?\s*$", re.IGNORECASE)
 _DDL_KINDS = ("create_table", "ctas", "drop_table", "alter_table", "create_view", "drop_view")
 _COUNT_COLUMNS = {
     "inserted": "number of rows inserted",
@@ -105,6 +107,8 @@ class Interpreter:
         if is_owned(text):
             from taskshell.grammar.parser import parse
 
+            if self.session.dialect == "databend" and _EMPTY_SET.match(text):
+                raise CompilationError("alter task must set at least one option")  # Databend's words
             command = parse(text)
             if type(command).__name__ not in _HANDLERS:
                 raise CompilationError(f"Unsupported SQL: {type(command).__name__} is not available yet.",
