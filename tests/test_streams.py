@@ -404,6 +404,57 @@ def test_table_ddl_on_a_streams_name_is_refused_clearly(tracked):
     assert delta(shell, "s") == {(3, "c", "INSERT", False)}  # the stream is untouched
 
 
+def test_a_read_that_fails_leaves_no_window_behind(tmp_path):
+    # session A's SELECT from the stream fails part-way; B consumes; A's next transaction must read
+    # what is new since, not A's old window again (that consumed the same changes twice)
+    from tests.conftest import Shell
+
+    a, b = Shell(tmp_path / "c.db"), Shell(tmp_path / "c.db")
+    try:
+        a("CREATE TABLE t (id INT)")
+        a("CREATE TABLE tgt (who VARCHAR, id INT)")
+        a("CREATE STREAM s ON TABLE t")
+        a("CREATE STREAM keep ON TABLE t")  # never consumed: the log keeps every change
+        a("INSERT INTO t VALUES (1), (2)")
+        with pytest.raises(TaskshellError):
+            a("SELECT 1 / (id - id) FROM s")
+        b("INSERT INTO tgt SELECT 'B', id FROM s")
+        a("INSERT INTO t VALUES (3)")
+        a("BEGIN")
+        a("INSERT INTO tgt SELECT 'A', id FROM s")
+        a("COMMIT")
+        assert sorted(a.rows("SELECT who, id FROM tgt")) == [("A", 3), ("B", 1), ("B", 2)]
+    finally:
+        a.close()
+        b.close()
+
+
+def test_a_task_body_that_fails_reading_a_stream_leaves_no_window_behind(tracked):
+    shell = tracked
+    shell("CREATE TASK peek AS SELECT 1 / (id - id) FROM s")
+    shell("INSERT INTO t VALUES (3, 'c')")
+    shell("EXECUTE TASK peek")  # fails on a runner connection after pinning s's window
+    pinned = []
+    for conn, _, _ in shell.interpreter.executor.runner._idle:
+        if conn.execute("SELECT 1 FROM sqlite_temp_master WHERE name = '_ts_stream_pins'").fetchone():
+            pinned += conn.execute("SELECT stream_id FROM temp._ts_stream_pins").fetchall()
+    assert pinned == []  # a later run on that connection would read the old window again
+
+
+def test_a_cte_named_like_a_stream_stands_for_itself(tracked):
+    shell = tracked
+    assert shell.rows("WITH s AS (SELECT 99 AS id) SELECT id FROM s") == [(99,)]
+    shell("INSERT INTO tgt WITH s AS (SELECT 42 AS id, 'x' AS v) SELECT id, v FROM s")
+    assert shell.rows("SELECT id, v FROM tgt") == [(42, "x")]
+
+
+def test_or_replace_may_start_a_stream_at_the_stream_it_replaces(tracked):
+    shell = tracked
+    shell("INSERT INTO t VALUES (3, 'c')")
+    shell("CREATE OR REPLACE STREAM s ON TABLE t AT (STREAM => 's')")
+    assert delta(shell, "s") == {(3, "c", "INSERT", False)}
+
+
 # ---------------------------------------------------------------- DDL and listings
 def test_stream_ddl_statuses_and_errors(tracked):
     assert tracked.rows("CREATE STREAM IF NOT EXISTS s ON TABLE t") == [("S already exists, statement succeeded.",)]

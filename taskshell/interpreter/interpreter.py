@@ -231,7 +231,14 @@ class Interpreter:
             raise CompilationError(
                 f"Object names starting with {RESERVED_PREFIX} are reserved for the taskshell catalog.")
         if kind in _READ_KINDS:
-            outcome = run_steps(session.conn, translation.steps)
+            try:
+                outcome = run_steps(session.conn, translation.steps)
+            except Exception:
+                if not session.user_transaction:
+                    # a read that failed part-way must not leave its stream windows pinned: the
+                    # next transaction would read (and consume) that old window again
+                    unpin_streams(session.conn)
+                raise
             return Result(outcome.columns, tuple(outcome.rows))
         with self.atomic():
             tracked = before_column_drop(session.conn, translation.object_name or "") \

@@ -79,12 +79,14 @@ def create_stream(interp: Interpreter, cmd: ast.CreateStream) -> Result:
                 return Result.of_status(f"{existing[1]} already exists, statement succeeded.")
             if not cmd.or_replace:
                 raise CompilationError(f"Object '{existing[1]}' already exists.", code="002002", sqlstate="42710")
-            conn.execute("DELETE FROM _ts_streams WHERE id = ?", (existing[0],))
         elif capture.table_name(conn, name) is not None or conn.execute(
                 "SELECT 1 FROM sqlite_schema WHERE type = 'view' AND name = ? COLLATE NOCASE", (name,)).fetchone():
             raise CompilationError(f"Object '{name}' already exists.", code="002002", sqlstate="42710")
         gen = capture.enable_tracking(conn, table, interp.now_us())
+        # before the stream it replaces goes: AT (STREAM => …) may name that very stream
         consumed, initial = _start(interp, cmd, gen)
+        if existing is not None:
+            conn.execute("DELETE FROM _ts_streams WHERE id = ?", (existing[0],))
         conn.execute(
             "INSERT INTO _ts_streams (name, database_name, schema_name, owner, comment, table_name, gen, mode,"
             " flavour, consumed_seq, initial_rows, created_on) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",

@@ -623,8 +623,12 @@ class TaskRunner:
                 conn.execute("BEGIN")
                 try:
                     self._run_body(conn, translations, control, env, apply=False)
-                finally:
-                    conn.execute("COMMIT")
+                except BaseException:
+                    # it only read, but the stream windows it pinned must not outlive it
+                    if conn.in_transaction:
+                        conn.execute("ROLLBACK")
+                    raise
+                conn.execute("COMMIT")
                 with self.runtime.write(conn, patient=True):  # the body has run: record it
                     self._apply_deferred(conn, env)
                     outcome = self._succeed(conn, req, seq, query_id, started, _return_value(env), close)

@@ -128,6 +128,17 @@ def check_ddl_target(tree: exp.Expression, ctx: TranslateContext) -> TranslateCo
     raise CompilationError(f"{kind} '{shown}' does not exist or not authorized.", code="002003")
 
 
+def without_shadowed(tree: exp.Expression, ctx: TranslateContext) -> TranslateContext:
+    """The context to translate `tree` with: a CTE named like a stream stands for itself, so that
+    stream is not known while the statement is translated."""
+    from sqlglot import exp
+
+    shadowed = {cte.alias_or_name.lower() for cte in tree.find_all(exp.CTE)} & set(ctx.streams)
+    if not shadowed:
+        return ctx
+    return replace(ctx, streams={k: v for k, v in ctx.streams.items() if k not in shadowed})
+
+
 def streams_read(tree: exp.Expression, ctx: TranslateContext) -> tuple[StreamInfo, ...]:
     from sqlglot import exp
 
