@@ -28,9 +28,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("catalog", nargs="?", metavar="CATALOG",
                         help="catalog file (created if missing) or :memory:; default $TASKSHELL_CATALOG, "
                              "else <user data dir>/taskshell/default.db")
-    parser.add_argument("-c", "--command", action="append", default=[], metavar="SQL",
+    parser.add_argument("-c", "--command", action=_InOrder, default=[], metavar="SQL",
                         help="run SQL (one or more statements) and exit; may repeat")
-    parser.add_argument("-f", "--file", action="append", default=[], metavar="PATH",
+    parser.add_argument("-f", "--file", action=_InOrder, default=[], metavar="PATH",
                         help="run a script and exit; '-' is stdin; may repeat")
     parser.add_argument("--format", choices=FORMATS, default="table", help="output format (default: table)")
     parser.add_argument("--echo", action="store_true", help="print each statement before its result")
@@ -198,24 +198,43 @@ def _worker(argv: list[str]) -> int:
     return ExitCode.OK
 
 
+class _InOrder(argparse._AppendAction):
+    """-c and -f append to their own lists, and to one list of both in command-line order."""
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, values: object,
+                 option_string: str | None = None) -> None:
+        super().__call__(parser, namespace, values, option_string)
+        order = list(getattr(namespace, "in_order", None) or [])
+        order.append((self.dest, values))
+        namespace.in_order = order
+
+
 def _run_script(interpreter: object, args: argparse.Namespace) -> int:
     from taskshell.script import ScriptRunner
 
     runner = ScriptRunner(interpreter, sys.stdout, sys.stderr, fmt=args.format, echo=args.echo,  # type: ignore[arg-type]
                           continue_on_error=args.continue_on_error)
-    sources: list[tuple[str, str]] = [(text, "-c") for text in args.command]
-    for path in args.file:
-        if path == "-":
-            sources.append((sys.stdin.read(), "<stdin>"))
+    sources: list[tuple[str, str]] = []
+    for kind, value in getattr(args, "in_order", None) or []:  # as given on the command line
+        if kind == "command":
+            sources.append((value, "-c"))
             continue
         try:
-            with open(path, encoding="utf-8") as handle:
-                sources.append((handle.read(), path))
-        except OSError as exc:
-            print(f"taskshell: cannot read {path}: {exc.strerror}", file=sys.stderr)
+            if value == "-":
+                sources.append((sys.stdin.read(), "<stdin>"))
+                continue
+            with open(value, encoding="utf-8") as handle:
+                sources.append((handle.read(), value))
+        except (OSError, UnicodeDecodeError) as exc:
+            why = exc.strerror if isinstance(exc, OSError) else "it is not UTF-8 text"
+            print(f"taskshell: cannot read {value}: {why}", file=sys.stderr)
             return ExitCode.USAGE
     if not args.command and not args.file:
-        sources.append((sys.stdin.read(), "<stdin>"))
+        try:
+            sources.append((sys.stdin.read(), "<stdin>"))
+        except UnicodeDecodeError:
+            print("taskshell: cannot read <stdin>: it is not UTF-8 text", file=sys.stderr)
+            return ExitCode.USAGE
     for text, source in sources:
         if not runner.run(text, source) and not args.continue_on_error:
             break

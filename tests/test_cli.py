@@ -156,3 +156,19 @@ def test_the_first_task_ddl_inside_a_transaction_commits_it_and_starts_the_sched
         assert sorted(r[0] for r in conn.execute("SELECT a FROM t")) == [1, 2]
     finally:
         conn.close()
+
+
+def test_a_script_that_is_not_utf8_is_refused_with_one_line(tmp_path: Path) -> None:
+    script = tmp_path / "bad.sql"
+    script.write_bytes(b"select 1;\n\xff\xfe select 2;\n")
+    result = run_program([str(tmp_path / "c.db"), "-f", str(script)])
+    assert result.returncode == 2
+    assert result.stderr.strip() == f"taskshell: cannot read {script}: it is not UTF-8 text"
+
+
+def test_commands_and_files_run_in_the_order_given(tmp_path: Path) -> None:
+    script = tmp_path / "first.sql"
+    script.write_text("select 'file' as src;\n", encoding="utf-8")
+    result = run_program([str(tmp_path / "c.db"), "--format", "csv", "-f", str(script), "-c", "select 'command' as src"])
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["src", "file", "src", "command"]

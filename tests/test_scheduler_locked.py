@@ -200,3 +200,29 @@ def test_a_scheduler_starts_without_waiting_for_a_write_lock_held_elsewhere(tmp_
     _until(lambda: _rows(path, "SELECT count(*) FROM _ts_processes") == [(1,)])  # the beat's
     scheduler.stop()
     catalog.close()
+
+
+def test_on_a_virtual_clock_runs_wait_out_a_write_lock_another_connection_holds_briefly(tmp_path):
+    # e.g. the notifier, a real thread, settling a message while EXECUTE TASK runs under --clock
+    from tests.test_scheduler import Scheduled
+
+    shell = Scheduled(tmp_path / "c.db")
+    try:
+        shell("CREATE TASK t AS SELECT 1")
+        shell("CREATE TASK c AFTER t AS SELECT 2")
+        shell("ALTER TASK c RESUME")
+        other = sqlite3.connect(tmp_path / "c.db", isolation_level=None, check_same_thread=False)
+        original = shell.scheduler.runner.run
+
+        def run_with_the_lock_taken_meanwhile(req, *args, **kwargs):  # noqa: ANN001, ANN202
+            if req.task.name == "C" and not other.in_transaction:
+                other.execute("BEGIN IMMEDIATE")  # taken just before C records its start
+                threading.Timer(0.3, lambda: other.execute("ROLLBACK")).start()
+            return original(req, *args, **kwargs)
+
+        shell.scheduler.runner.run = run_with_the_lock_taken_meanwhile  # type: ignore[method-assign]
+        shell("EXECUTE TASK t")
+        assert sorted(shell.rows("SELECT name, state FROM _ts_task_runs")) == [("C", "SUCCEEDED"), ("T", "SUCCEEDED")]
+        other.close()
+    finally:
+        shell.close()

@@ -71,6 +71,26 @@ def test_ctrl_c_cancels_a_long_query_and_the_session_goes_on(taskshell) -> None:
     taskshell.expect(pexpect.EOF)
 
 
+def test_ctrl_c_ends_a_long_system_wait_at_once(taskshell) -> None:  # noqa: ANN001
+    taskshell.send("SELECT 'wait' || 'ing' AS marker; SELECT SYSTEM$WAIT(60);\r")
+    taskshell.expect("waiting")
+    taskshell.sendintr()
+    taskshell.expect("Statement cancelled.", timeout=10)  # not after the minute is up
+    taskshell.send("!quit\r")
+    taskshell.expect(pexpect.EOF)
+
+
+def test_sourcing_a_file_that_is_not_utf8_warns_and_the_session_goes_on(taskshell, tmp_path: Path) -> None:  # noqa: ANN001
+    bad = tmp_path / "bad.sql"
+    bad.write_bytes(b"select 1;\n\xff\xfe;\n")
+    taskshell.send(f"!source {bad}\r")
+    taskshell.expect("it is not UTF-8 text")
+    taskshell.send("SELECT 6 * 7 AS answer;\r")
+    taskshell.expect("42")
+    taskshell.send("!quit\r")
+    taskshell.expect(pexpect.EOF)
+
+
 def _scheduler_present() -> bool:
     return any(importlib.util.find_spec(f"taskshell.scheduler.{name}") is not None
                for name in ("loop", "scheduler"))

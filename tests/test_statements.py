@@ -114,3 +114,36 @@ def test_division_and_dates_follow_snowflake(shell):
 def test_result_column_names_follow_what_was_written(shell):
     result = shell("SELECT 1/3, SYSTEM$WAIT(1)")
     assert result.columns == ("1 / 3", "SYSTEM$WAIT(1)")
+
+
+def test_an_interrupt_ends_system_wait_on_the_real_clock_at_once(tmp_path):
+    # Ctrl-C in the shell interrupts the session: a long SYSTEM$WAIT must not sleep on
+    import threading
+    import time
+
+    from taskshell.catalog.db import Catalog
+    from taskshell.interpreter.interpreter import Interpreter
+    from taskshell.interpreter.session import Session
+    from taskshell.scheduler.clock import RealClock
+
+    catalog = Catalog(str(tmp_path / "c.db"))
+    interp = Interpreter(Session(catalog=catalog, clock=RealClock()))
+    outcome: list[BaseException | None] = []
+
+    def waits() -> None:
+        try:
+            interp.execute("SELECT SYSTEM$WAIT(30)")
+            outcome.append(None)
+        except Exception as exc:  # noqa: BLE001
+            outcome.append(exc)
+
+    try:
+        worker = threading.Thread(target=waits)
+        worker.start()
+        time.sleep(0.3)
+        interp.interrupt()
+        worker.join(5)
+        assert not worker.is_alive() and outcome and isinstance(outcome[0], TaskshellError)
+    finally:
+        interp.close()
+        catalog.close()

@@ -73,6 +73,11 @@ class Interpreter:
         self.scheduler_factory: Callable[[], Scheduler] | None = None
         self._starting = threading.Lock()
         self._engine: Scheduler | None = None
+        # SYSTEM$WAIT on the real clock sleeps here, so that `interrupt` (Ctrl-C) ends it at once;
+        # SQLite then stops the statement it was called from
+        self._woken = threading.Event()
+        if not session.clock.virtual and session.env.wait is None:
+            session.env.wait = self._sleep
 
     def ensure_scheduler(self) -> Scheduler | None:
         """Start the background scheduler if this process may have one and it is not running yet.
@@ -97,6 +102,7 @@ class Interpreter:
         from taskshell.notify.outbox import attach
 
         attach(scheduler.runner)  # failed runs queue their notifications in their own commit
+        scheduler.session_holds_lock = lambda: self.session.user_transaction
         if scheduler.virtual:
             self.session.env.wait = scheduler.advance
 
@@ -166,6 +172,7 @@ class Interpreter:
 
             self._engine = Scheduler(self.session.catalog, self.session.clock)
             attach(self._engine.runner)
+            self._engine.session_holds_lock = lambda: self.session.user_transaction
             self._engine.keep_alive()  # its runs must not outlive this process as EXECUTING
         self._engine.runner.dialect = self.session.dialect
         self._engine.runner.timezone = self.session.timezone
@@ -178,7 +185,13 @@ class Interpreter:
 
     def interrupt(self) -> None:
         """Abort the statement running on the session's connection (from any thread)."""
+        self._woken.set()
         self.session.conn.interrupt()
+
+    def _sleep(self, seconds: float) -> None:
+        self._woken.clear()
+        if seconds > 0:
+            self._woken.wait(seconds)
 
     def close(self) -> None:
         if self._engine is not None:

@@ -58,6 +58,9 @@ def _source(ctx: ShellContext, argument: str) -> None:
     except OSError as exc:
         ctx.warn(f"cannot read {argument}: {exc.strerror or exc}")
         return
+    except UnicodeDecodeError:
+        ctx.warn(f"cannot read {argument}: it is not UTF-8 text")
+        return
     ctx.run_text(text, source=argument)
 
 
