@@ -178,3 +178,20 @@ def test_splitting_a_ten_thousand_statement_script_is_fast():
     elapsed = time.perf_counter() - started
     assert len(statements) == 10_000
     print(f"split {len(statements)} statements in {elapsed:.3f}s ({len(statements) / elapsed:,.0f}/s)")
+
+
+def test_begin_as_a_name_opens_no_block():
+    # BEGIN is not a reserved word in Snowflake: a column or an alias may be called begin
+    script = ("create table shifts (begin int, stop int); insert into shifts (begin, stop) values (1, 2);"
+              " select 1 as begin, 2 as x; select 1 as begin from shifts; update shifts set begin = 3;")
+    assert texts(script) == ["create table shifts (begin int, stop int)",
+                             "insert into shifts (begin, stop) values (1, 2)", "select 1 as begin, 2 as x",
+                             "select 1 as begin from shifts", "update shifts set begin = 3"]
+    assert is_complete("create table shifts (begin int, stop int);")
+
+
+def test_begin_still_opens_a_block_where_a_block_can_start():
+    assert texts("create task t as -- the body\nbegin select 1; end; select 2;") == [
+        "create task t as -- the body\nbegin select 1; end", "select 2"]
+    assert texts("begin if (1 > 0) then begin select 1; end; end if; end; select 9;") == [
+        "begin if (1 > 0) then begin select 1; end; end if; end", "select 9"]

@@ -134,7 +134,11 @@ def _scan(text: str) -> tuple[list[tuple[int, int]], bool]:
                 return _unterminated(spans, text, code_start)
             pos = code_end = close + 2
             continue
-        pos = code_end = _keyword(text, m.group("word").upper(), m.end(), stack)
+        word = m.group("word").upper()
+        if word == "BEGIN" and not _opens_block(text, code_start, p, m.end()):
+            pos = code_end = m.end()  # a column or alias named begin (not a reserved word)
+            continue
+        pos = code_end = _keyword(text, word, m.end(), stack)
 
     if pos < size and not text[pos:].isspace():
         if code_start is None:
@@ -143,6 +147,28 @@ def _scan(text: str) -> tuple[list[tuple[int, int]], bool]:
     if code_start is not None:
         spans.append((code_start, _rstrip(text, code_start, code_end)))
     return spans, code_start is not None
+
+
+# Where a BEGIN can start a block: at the start of a statement, or after one of these (a task's
+# `AS`, a statement inside a block, a branch or a loop). Anywhere else it is a name (`begin INT`).
+_BLOCK_AFTER = frozenset({"AS", ";", "THEN", "ELSE", "DO", "LOOP", "BEGIN"})
+_LAST_TOKEN = re.compile(r"([A-Za-z_][\w$]*|[^\s\w])\s*$")
+_COMMENTS = re.compile(r"--[^\n]*|/\*.*?\*/", re.DOTALL)
+
+
+def _opens_block(text: str, code_start: int | None, at: int, after: int) -> bool:
+    """Whether the BEGIN at `at` (ending at `after`) can open a block where it stands."""
+    head = _COMMENTS.sub(" ", text[code_start:at]) if code_start is not None and code_start < at else ""
+    last = _LAST_TOKEN.search(head)
+    if last is None:
+        return True  # the statement's first word
+    token = last.group(1).upper()
+    if token not in _BLOCK_AFTER:
+        return False
+    if token == "AS":  # a task's body, not a column alias: a statement must follow
+        follow = _next_word(text, after)
+        return follow is None or follow[0] not in ("", "FROM")
+    return True
 
 
 def _keyword(text: str, word: str, after: int, stack: list[str]) -> int:
