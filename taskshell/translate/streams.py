@@ -123,7 +123,7 @@ def check_ddl_target(tree: exp.Expression, ctx: TranslateContext) -> TranslateCo
     if isinstance(tree, exp.Create):
         raise CompilationError(f"Object '{shown}' already exists.", code="002002")
     if isinstance(tree, exp.Drop) and tree.args.get("exists"):
-        return replace(ctx, streams={k: v for k, v in ctx.streams.items() if k != target.name.lower()})
+        return _forgetting(ctx, {target.name.lower()})
     kind = (tree.args.get("kind") or "TABLE").title()
     raise CompilationError(f"{kind} '{shown}' does not exist or not authorized.", code="002003")
 
@@ -134,19 +134,21 @@ def without_shadowed(tree: exp.Expression, ctx: TranslateContext) -> TranslateCo
     from sqlglot import exp
 
     shadowed = {cte.alias_or_name.lower() for cte in tree.find_all(exp.CTE)} & set(ctx.streams)
-    if not shadowed:
-        return ctx
-    return replace(ctx, streams={k: v for k, v in ctx.streams.items() if k not in shadowed})
+    return _forgetting(ctx, shadowed) if shadowed else ctx
+
+
+def _forgetting(ctx: TranslateContext, names: set[str]) -> TranslateContext:
+    return replace(ctx, streams={k: v for k, v in ctx.streams.items() if k not in names})
 
 
 def streams_read(tree: exp.Expression, ctx: TranslateContext) -> tuple[StreamInfo, ...]:
+    """The streams `tree` reads (translated with `check_ddl_target` and `without_shadowed` first:
+    a DDL target or a CTE named like a stream is not one of them)."""
     from sqlglot import exp
 
     found: dict[int, StreamInfo] = {}
-    ctes = {cte.alias_or_name.lower() for cte in tree.find_all(exp.CTE)}
-    target = ddl_target(tree)
     for table in tree.find_all(exp.Table):
-        if not isinstance(table.this, exp.Identifier) or table.name.lower() in ctes or table is target:
+        if not isinstance(table.this, exp.Identifier):
             continue
         if table.text("db") and table.text("db").lower() not in (ctx.schema.lower(), ctx.database.lower()):
             continue

@@ -61,12 +61,7 @@ def translate_with_sqlglot(sql: str, ctx: TranslateContext) -> Translation:
         return _dispatch(tree, sql, ctx)
     from taskshell.translate import streams
 
-    ctx = streams.check_ddl_target(tree, ctx)
-    ctx = streams.without_shadowed(tree, ctx)
-    if not ctx.streams:
-        if consume:
-            raise _unsupported("WITH CONSUME on a table that is not a stream")
-        return _dispatch(tree, sql, ctx)
+    ctx = streams.without_shadowed(tree, streams.check_ddl_target(tree, ctx))
     read = streams.streams_read(tree, ctx)
     if not read:
         if consume:
