@@ -36,10 +36,10 @@ def test_expired_run_queues_a_task_failed_message(shell):
     assert payload["messages"][0]["errorMessage"] == liveness.NO_HEARTBEAT_MESSAGE
 
 
-def _die_mid_run(conn) -> None:
+def _die_mid_run(conn, owner: str = "ghost") -> None:
     """Leave every run as a process that died while running it would have."""
-    conn.execute("UPDATE _ts_task_runs SET state = 'EXECUTING', completed_time = NULL, claimed_by = 'ghost'")
-    conn.execute("UPDATE _ts_graph_runs SET state = 'EXECUTING', completed_time = NULL, claimed_by = 'ghost'")
+    conn.execute("UPDATE _ts_task_runs SET state = 'EXECUTING', completed_time = NULL, claimed_by = ?", (owner,))
+    conn.execute("UPDATE _ts_graph_runs SET state = 'EXECUTING', completed_time = NULL, claimed_by = ?", (owner,))
 
 
 def test_expired_runs_count_towards_auto_suspend(shell):
@@ -90,8 +90,7 @@ def _gone_pid() -> int:
 def _left_by_a_virtual_process(conn, owner: str, space: str | None = None) -> None:
     """Every run as a `--clock` process (registered without a heartbeat) that was killed left it;
     `space`: the pids it saw (default: the same as this process)."""
-    conn.execute("UPDATE _ts_task_runs SET state = 'EXECUTING', completed_time = NULL, claimed_by = ?", (owner,))
-    conn.execute("UPDATE _ts_graph_runs SET state = 'EXECUTING', completed_time = NULL, claimed_by = ?", (owner,))
+    _die_mid_run(conn, owner)
     conn.execute("INSERT INTO _ts_processes(id, pid, started_at, heartbeat_at, heartbeat_ms, pid_space)"
                  " VALUES (?, ?, 0, 0, NULL, ?)", (owner, _gone_pid(), space or liveness.pid_space()))
     conn.commit()

@@ -99,12 +99,16 @@ class Interpreter:
         """Use a started scheduler: EXECUTE TASK runs through it, and on a virtual clock SYSTEM$WAIT
         lets the work due meanwhile run before it returns."""
         self.scheduler = scheduler
+        self._serve(scheduler)
+        if scheduler.virtual:
+            self.session.env.wait = scheduler.advance
+
+    def _serve(self, scheduler: Scheduler) -> None:
+        """What any scheduler running this session's tasks needs from it."""
         from taskshell.notify.outbox import attach
 
         attach(scheduler.runner)  # failed runs queue their notifications in their own commit
         scheduler.session_holds_lock = lambda: self.session.user_transaction
-        if scheduler.virtual:
-            self.session.env.wait = scheduler.advance
 
     def execute(self, text: str) -> Result:
         """Run one statement (no trailing ';')."""
@@ -167,12 +171,10 @@ class Interpreter:
         if self.ensure_scheduler() is not None:
             return self.scheduler
         if self._engine is None:
-            from taskshell.notify.outbox import attach
             from taskshell.scheduler.scheduler import Scheduler
 
             self._engine = Scheduler(self.session.catalog, self.session.clock)
-            attach(self._engine.runner)
-            self._engine.session_holds_lock = lambda: self.session.user_transaction
+            self._serve(self._engine)
             self._engine.keep_alive()  # its runs must not outlive this process as EXECUTING
         self._engine.runner.dialect = self.session.dialect
         self._engine.runner.timezone = self.session.timezone

@@ -14,6 +14,7 @@ from taskshell.grammar.body import body_statements
 from taskshell.interpreter.integrations import missing_integration_notices
 from taskshell.interpreter.result import Result
 from taskshell.interpreter.session import check_dialect, check_timezone
+from taskshell.notify import store
 from taskshell.scheduler import schedule as schedules
 from taskshell.translate.system_relations import sql_literal, tasks_sql
 from taskshell.translate.translator import translate
@@ -170,10 +171,8 @@ def _prop_values(interp: Interpreter, props: ast.TaskProps, params: dict[str, An
         values["allow_overlapping_execution"] = int(props.allow_overlapping_execution)
     for column in ("error_integration", "success_integration"):
         # an integration that exists is named as it was created (its names match whatever the case)
-        if values.get(column):
-            found = session.conn.execute("SELECT name FROM _ts_notification_integrations WHERE name = ?",
-                                         (values[column],)).fetchone()
-            values[column] = found[0] if found else values[column]
+        if values.get(column) and (found := store.get(session.conn, values[column])) is not None:
+            values[column] = found.name
     for name, value in props.session_params:
         if name == "TIMEZONE":
             value = check_timezone(str(value))

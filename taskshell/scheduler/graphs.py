@@ -13,7 +13,7 @@ import sqlite3
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from functools import partial
 
 from taskshell.catalog import tasks as task_rows
@@ -28,6 +28,7 @@ from taskshell.scheduler.runs import (
     RunRequest,
     Started,
     TaskRunner,
+    from_us,
     groupable,
     us,
 )
@@ -513,7 +514,7 @@ class GraphRunner:
         finished = FinishedRun(
             seq=first[0], task=root.name, task_id=root.id, root=root.name, root_task_id=root.uuid,
             state="SUCCEEDED", error_code=None, error_message=None, scheduled_time=run.scheduled_time,
-            query_start_time=_instant(first[2]), completed_time=now, run_id=run.run_id, query_id=first[1],
+            query_start_time=from_us(first[2]), completed_time=now, run_id=run.run_id, query_id=first[1],
             attempt=run.attempt, graph_run_id=run.id, scheduled_from=run.scheduled_from, return_value=None,
             integrations=(None, root.success_integration), graph_succeeded=True)
         for hook in self.runner.on_finished:
@@ -565,10 +566,6 @@ class GraphRunner:
     def running(self) -> int:
         with self._lock:
             return sum(len(run.controls) for run in self.active.values())
-
-
-def _instant(value_us: int | None) -> datetime | None:
-    return None if value_us is None else datetime.fromtimestamp(value_us / 1_000_000, UTC)
 
 
 def _reset_failures(conn: sqlite3.Connection, run: GraphRun) -> None:

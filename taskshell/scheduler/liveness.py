@@ -14,6 +14,7 @@ import sqlite3
 import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from taskshell.catalog.db import write_transaction
@@ -30,6 +31,7 @@ def real_us() -> int:
     return time.time_ns() // 1000
 
 
+@lru_cache(maxsize=1)
 def pid_space() -> str:
     """Which pids this process can see: its host and, where the system tells, its pid namespace
     (a container sharing the catalog's volume sees other pids)."""
@@ -45,10 +47,15 @@ def register(conn: sqlite3.Connection, process_id: str, heartbeat_ms: int | None
     dead only when its pid is gone, by a process that sees the same pids."""
     now = real_us()
     with write_transaction(conn):
-        conn.execute(
-            "INSERT INTO _ts_processes(id, pid, started_at, heartbeat_at, heartbeat_ms, pid_space)"
-            " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET heartbeat_at = excluded.heartbeat_at",
-            (process_id, os.getpid(), now, now, heartbeat_ms, pid_space()))
+        _record(conn, process_id, heartbeat_ms, now)
+
+
+def _record(conn: sqlite3.Connection, process_id: str, heartbeat_ms: int | None, now: int) -> None:
+    """This process's row, its beat at `now`."""
+    conn.execute(
+        "INSERT INTO _ts_processes(id, pid, started_at, heartbeat_at, heartbeat_ms, pid_space)"
+        " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET heartbeat_at = excluded.heartbeat_at",
+        (process_id, os.getpid(), now, now, heartbeat_ms, pid_space()))
 
 
 def unregister(conn: sqlite3.Connection, process_id: str) -> None:
@@ -63,25 +70,17 @@ def beat_and_expire(conn: sqlite3.Connection, process_id: str, heartbeat_ms: int
     `beating`: asked once the write lock is held; False (the process is stopping and may have
     unregistered meanwhile) writes nothing."""
     now = real_us()
-    failed = 0
     with write_transaction(conn):
         if not beating():
             return 0
         row = conn.execute("SELECT heartbeat_at FROM _ts_processes WHERE id = ?", (process_id,)).fetchone()
-        conn.execute(
-            "INSERT INTO _ts_processes(id, pid, started_at, heartbeat_at, heartbeat_ms, pid_space)"
-            " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET heartbeat_at = excluded.heartbeat_at",
-            (process_id, os.getpid(), now, now, heartbeat_ms, pid_space()))
+        _record(conn, process_id, heartbeat_ms, now)
         if row is None or now - row[0] > heartbeat_ms * 1000 * 1.5:
             return 0
         dead = [r[0] for r in conn.execute(
             "SELECT id FROM _ts_processes WHERE id != ? AND heartbeat_ms IS NOT NULL"
             " AND heartbeat_at < ? - heartbeat_ms * 1000 * ?", (process_id, now, EXPIRY_BEATS))]
-        dead += _gone(conn, process_id)
-        for owner in dead:
-            failed += expire_owner(conn, owner, clock_now_us, hooks, dialect)
-            conn.execute("DELETE FROM _ts_processes WHERE id = ?", (owner,))
-    return failed
+        return _expire(conn, dead + _gone(conn, process_id), clock_now_us, hooks, dialect)
 
 
 def expire_gone(conn: sqlite3.Connection, process_id: str, clock_now_us: int,
@@ -90,11 +89,17 @@ def expire_gone(conn: sqlite3.Connection, process_id: str, clock_now_us: int,
     scheduler starting on a virtual clock, which never beats and so never runs `beat_and_expire`,
     does this once). Processes that beat are left to those that beat too: this one could not
     tell a dead process from a live one whose beats wait for a write lock held for long."""
-    failed = 0
     with write_transaction(conn):
-        for owner in _gone(conn, process_id):
-            failed += expire_owner(conn, owner, clock_now_us, hooks, dialect)
-            conn.execute("DELETE FROM _ts_processes WHERE id = ?", (owner,))
+        return _expire(conn, _gone(conn, process_id), clock_now_us, hooks, dialect)
+
+
+def _expire(conn: sqlite3.Connection, owners: list[str], clock_now_us: int, hooks: Sequence[FinishedHook],
+            dialect: str) -> int:
+    """Inside a write transaction: fail the runs of the dead `owners` and forget them."""
+    failed = 0
+    for owner in owners:
+        failed += expire_owner(conn, owner, clock_now_us, hooks, dialect)
+        conn.execute("DELETE FROM _ts_processes WHERE id = ?", (owner,))
     return failed
 
 

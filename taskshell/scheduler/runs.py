@@ -20,13 +20,13 @@ import time
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from types import MappingProxyType
 from typing import Any
 
 from taskshell.catalog import tasks as task_rows
-from taskshell.catalog.db import Catalog, insert_many
+from taskshell.catalog.db import Catalog, committed, insert_many
 from taskshell.catalog.execute import run_steps
 from taskshell.catalog.functions import translate_sqlite_error
 from taskshell.catalog.streams import StreamInfo, read_streams
@@ -59,6 +59,11 @@ _TIMED = object()  # the cache's mark for a text whose translation depends on th
 
 def us(instant: datetime) -> int:
     return int(instant.timestamp() * 1_000_000)
+
+
+def from_us(value: int | None) -> datetime | None:
+    """The instant `us` gave (None stays None)."""
+    return None if value is None else datetime.fromtimestamp(value / 1_000_000, UTC)
 
 
 _IDS = random.Random()  # seeded from the system's randomness; query ids need not be secret
@@ -621,14 +626,8 @@ class TaskRunner:
             else:
                 # a body that only reads needs no write lock while it runs (or waits)
                 conn.execute("BEGIN")
-                try:
+                with committed(conn):  # a failure rolls back: the stream windows it pinned go too
                     self._run_body(conn, translations, control, env, apply=False)
-                except BaseException:
-                    # it only read, but the stream windows it pinned must not outlive it
-                    if conn.in_transaction:
-                        conn.execute("ROLLBACK")
-                    raise
-                conn.execute("COMMIT")
                 with self.runtime.write(conn, patient=True):  # the body has run: record it
                     self._apply_deferred(conn, env)
                     outcome = self._succeed(conn, req, seq, query_id, started, _return_value(env), close)
